@@ -1,0 +1,488 @@
+"""Tenant configuration: one YAML file per tenant, validated by one typed model.
+
+``tenants/<id>.yml`` says who the tenant is, where its exports arrive and how their columns map
+onto the canonical contracts (:mod:`tenantlake.contracts`), its branding, KPI targets, alert
+rules and approval policy. Secrets never live here: fields ending in ``_env`` name an
+environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tenantlake.contracts import CONTRACTS, ENTITY_NAMES
+
+TENANT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+HEX_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_TENANTS_DIR = Path("tenants")
+
+
+class TenantIdError(ValueError):
+    """A tenant id that is not a slug; raised before the id reaches a path or a query."""
+
+
+def validate_tenant_id(tenant_id: object) -> str:
+    """Return ``tenant_id`` if it is a valid slug, else raise :class:`TenantIdError`.
+
+    Slugs are ``^[a-z0-9][a-z0-9_-]{0,62}$``: no dots, slashes, upper case or spaces, so an id
+    can never climb out of a folder (``../x``) or change the meaning of a SQL identifier.
+    """
+    if not isinstance(tenant_id, str) or not TENANT_ID_RE.fullmatch(tenant_id):
+        raise TenantIdError(
+            f"invalid tenant id {tenant_id!r}: use 1-63 characters of a-z, 0-9, '_' or '-', "
+            "starting with a letter or digit (e.g. 'acme-distribution')"
+        )
+    return tenant_id
+
+
+def _check_env_name(v: str | None) -> str | None:
+    if v is not None and not ENV_NAME_RE.fullmatch(v):
+        raise ValueError(
+            f"{v!r} is not an environment variable name; secrets are referenced by the NAME of "
+            "an environment variable (e.g. ACME_API_TOKEN), never written into the YAML"
+        )
+    return v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class CsvOptions(_Model):
+    delimiter: str = ","
+    quote_char: str = '"'
+    encoding: str = "utf-8"
+    header: bool = True
+    skip_rows: int = 0
+    null_values: list[str] = Field(default_factory=lambda: ["", "NULL", "null", "NA", "N/A"])
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str) -> str:
+        if v == "\\t":
+            v = "\t"
+        if len(v) != 1:
+            raise ValueError(f"delimiter must be a single character, got {v!r}")
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r} (try utf-8, utf-8-sig, latin-1, cp1252)")
+        return v
+
+
+class EntityMapping(_Model):
+    """How one export feeds one canonical entity.
+
+    ``columns`` maps canonical names onto the export's own column names; ``constants`` fills a
+    canonical column with a fixed value; ``value_maps`` translates the tenant's codes onto the
+    contract's allowed values; ``expressions`` computes a canonical column from the row's own
+    columns with a small, parsed expression language (see :mod:`tenantlake.landing.expressions`).
+    """
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    constants: dict[str, Any] = Field(default_factory=dict)
+    value_maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    expressions: dict[str, str] = Field(default_factory=dict)
+    #: Per-column parse formats overriding the source's (e.g. {"created_at": "%d/%m/%Y %H:%M"}).
+    formats: dict[str, str] = Field(default_factory=dict)
+    #: Keep rows only where this expression is true (e.g. record_type == "L").
+    where: str | None = None
+
+
+class Source(_Model):
+    """One place a tenant's data arrives from, feeding one or more entities."""
+
+    kind: Literal["file", "api", "sql"] = "file"
+    # --- file drops
+    path: str | None = Field(
+        default=None,
+        description="Folder or glob, relative to the tenant's drop folder unless absolute.",
+    )
+    format: Literal["csv", "jsonl", "json", "parquet", "xlsx"] | None = None
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    sheet: str | int | None = None
+    # --- API
+    url: str | None = None
+    auth_env: str | None = None
+    pagination: dict[str, Any] | None = None
+    records_path: str | None = None
+    cursor_field: str | None = None
+    # --- SQL
+    url_env: str | None = None
+    query_table: str | None = None
+    updated_at_column: str | None = None
+    # --- parsing shared by all kinds
+    date_format: str | None = Field(default=None, description="strptime format, e.g. %d.%m.%Y")
+    timestamp_format: str | None = None
+    decimal_separator: Literal[".", ","] = "."
+    thousands_separator: str | None = None
+    timezone: str | None = None
+    currency: str | None = None
+    entities: dict[str, EntityMapping]
+
+    _check_auth = field_validator("auth_env", "url_env")(classmethod(
+        lambda cls, v: _check_env_name(v)))
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, v: dict[str, EntityMapping]) -> dict[str, EntityMapping]:
+        if not v:
+            raise ValueError("a source must feed at least one entity")
+        for name, mapping in v.items():
+            if name not in CONTRACTS:
+                raise ValueError(
+                    f"unknown entity {name!r}; known entities: {', '.join(ENTITY_NAMES)}")
+            contract = CONTRACTS[name]
+            targets = (set(mapping.columns) | set(mapping.constants) | set(mapping.expressions))
+            unknown = sorted(set(targets) | set(mapping.value_maps) | set(mapping.formats)
+                             - set(contract.column_names))
+            unknown = [u for u in unknown if u not in contract.column_names]
+            if unknown:
+                raise ValueError(
+                    f"entities.{name}: {', '.join(unknown)} not in the {name} contract; "
+                    f"canonical columns are: {', '.join(contract.column_names)}")
+            missing = [c for c in contract.required_columns if c not in targets]
+            if missing:
+                raise ValueError(
+                    f"entities.{name}: required column(s) {', '.join(missing)} not mapped; add "
+                    f"them under columns (canonical: source_column), constants or expressions")
+            overlap = sorted((set(mapping.columns) & set(mapping.constants))
+                             | (set(mapping.columns) & set(mapping.expressions))
+                             | (set(mapping.constants) & set(mapping.expressions)))
+            if overlap:
+                raise ValueError(
+                    f"entities.{name}: {', '.join(overlap)} mapped more than once "
+                    "(columns, constants and expressions must not overlap)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return _check_timezone(v)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "Source":
+        if self.kind == "file":
+            if not self.path:
+                raise ValueError("a file source needs 'path' (a folder or glob in the drop folder)")
+            if not self.format:
+                raise ValueError("a file source needs 'format' (csv, jsonl, json, parquet, xlsx)")
+        elif self.kind == "api":
+            if not self.url:
+                raise ValueError("an api source needs 'url'")
+        elif self.kind == "sql":
+            if not self.url_env:
+                raise ValueError("a sql source needs 'url_env' (env var holding a SQLAlchemy URL)")
+            if not self.query_table:
+                raise ValueError("a sql source needs 'query_table'")
+        return self
+
+
+def _check_timezone(v: str | None) -> str | None:
+    if v is None:
+        return v
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{v!r} is not an IANA time zone (e.g. Europe/Berlin, America/Chicago)")
+    return v
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+class Partner(_Model):
+    id: str
+    name: str
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not TENANT_ID_RE.fullmatch(v):
+            raise ValueError(f"partner id {v!r} must be a slug like 'northbridge-consulting'")
+        return v
+
+
+class Branding(_Model):
+    name: str | None = None
+    logo: str | None = Field(default=None, description="Path to a PNG/SVG, relative to tenants/")
+    primary_color: str = "#1f4e79"
+    secondary_color: str = "#f2a900"
+
+    @field_validator("primary_color", "secondary_color")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        if not HEX_COLOUR_RE.fullmatch(v):
+            raise ValueError(f"{v!r} is not a colour like '#1f4e79'")
+        return v
+
+
+class Quality(_Model):
+    #: Share of bad rows in a batch above which the batch's blocking check fails.
+    max_bad_share: float = Field(default=0.05, ge=0, le=1)
+    #: A batch with fewer rows than this share of the recent median fails (row-count collapse).
+    min_row_ratio: float = Field(default=0.2, ge=0, le=1)
+    #: Hours after which an entity is stale, per entity (default for all: 'default').
+    freshness_hours: dict[str, float] = Field(default_factory=lambda: {"default": 48.0})
+    #: Extra Great Expectations per entity: {entity: [{type: ..., kwargs: {...}}]}
+    extra_expectations: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+    @field_validator("freshness_hours", "extra_expectations")
+    @classmethod
+    def _entities(cls, v: dict) -> dict:
+        bad = [k for k in v if k != "default" and k not in CONTRACTS]
+        if bad:
+            raise ValueError(f"unknown entity {bad[0]!r}; known: {', '.join(ENTITY_NAMES)}")
+        return v
+
+
+class Channel(_Model):
+    type: Literal["webhook", "slack", "email", "file"]
+    url_env: str | None = None
+    secret_env: str | None = None
+    to: list[str] = Field(default_factory=list)
+    path: str | None = None
+    format: Literal["csv", "json"] | None = None
+
+    _env = field_validator("url_env", "secret_env")(classmethod(lambda cls, v: _check_env_name(v)))
+
+    @model_validator(mode="after")
+    def _needs(self) -> "Channel":
+        if self.type in ("webhook", "slack") and not self.url_env:
+            raise ValueError(f"a {self.type} channel needs url_env (env var holding the URL)")
+        if self.type == "email" and not self.to:
+            raise ValueError("an email channel needs 'to' (list of addresses)")
+        if self.type == "file" and not self.path:
+            raise ValueError("a file channel needs 'path'")
+        return self
+
+
+class AlertRule(_Model):
+    name: str
+    model: Literal["stockout", "churn", "project_failure"] | None = None
+    kpi: str | None = None
+    min_probability: float | None = Field(default=None, ge=0, le=1)
+    below: float | None = None
+    above: float | None = None
+    channel: str
+    requires_approval: bool | None = None
+    max_per_day: int = Field(default=50, ge=1)
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> "AlertRule":
+        if (self.model is None) == (self.kpi is None):
+            raise ValueError(f"alert rule {self.name!r}: set exactly one of 'model' or 'kpi'")
+        if self.model is not None and self.min_probability is None:
+            raise ValueError(f"alert rule {self.name!r}: a model rule needs min_probability")
+        if self.kpi is not None and self.below is None and self.above is None:
+            raise ValueError(f"alert rule {self.name!r}: a KPI rule needs 'below' or 'above'")
+        return self
+
+
+class Alerts(_Model):
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    rules: list[AlertRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _channels_exist(self) -> "Alerts":
+        for r in self.rules:
+            if r.channel not in self.channels:
+                raise ValueError(
+                    f"alert rule {r.name!r} uses channel {r.channel!r}, which is not defined "
+                    f"under alerts.channels (defined: {', '.join(self.channels) or 'none'})")
+        return self
+
+
+class ApprovalPolicy(_Model):
+    #: Default for rules that do not say: do alerts need a human approval before delivery?
+    default: Literal["required", "not_required"] = "required"
+    approvers: list[str] = Field(default_factory=list)
+
+
+class TenantConfig(_Model):
+    id: str
+    display_name: str
+    partner: Partner
+    industry: Literal["distribution", "wholesale", "ecommerce", "manufacturing", "retail", "other"]
+    reporting_currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: str = "UTC"
+    share_training_data: bool = False
+    drop_folder: str | None = Field(
+        default=None, description="Where file exports arrive; default <home>/drops/<id>")
+    sources: dict[str, Source] = Field(default_factory=dict)
+    branding: Branding = Field(default_factory=Branding)
+    quality: Quality = Field(default_factory=Quality)
+    kpi_targets: dict[str, float] = Field(default_factory=dict)
+    alerts: Alerts = Field(default_factory=Alerts)
+    approval_policy: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        try:
+            return validate_tenant_id(v)
+        except TenantIdError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_timezone(v)  # type: ignore[return-value]
+
+    @property
+    def entities(self) -> list[str]:
+        """Canonical entities this tenant sends, in contract order."""
+        fed = {e for s in self.sources.values() for e in s.entities}
+        return [e for e in ENTITY_NAMES if e in fed]
+
+    def drop_dir(self, home: Path) -> Path:
+        if self.drop_folder:
+            return Path(os.path.expandvars(os.path.expanduser(self.drop_folder)))
+        return home / "drops" / self.id
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: str
+    field: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        s = f"{self.file}: {self.field}: {self.message}"
+        return f"{s} (fix: {self.hint})" if self.hint else s
+
+
+class TenantConfigError(ValueError):
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+_HINTS = {
+    "extra_forbidden": "remove it or check its spelling against `tenantlake tenants add --help`",
+    "missing": "add this field",
+    "literal_error": "use one of the allowed values",
+    "string_pattern_mismatch": "use the documented format",
+}
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<root>"
+
+
+def load_tenant_file(path: Path | str) -> TenantConfig:
+    """Load and validate one tenant file; raise :class:`TenantConfigError` naming every problem."""
+    path = Path(path)
+    problems: list[ConfigProblem] = []
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TenantConfigError([ConfigProblem(str(path), "<file>", "file not found")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
+        raise TenantConfigError([ConfigProblem(
+            str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            "check indentation and quoting")]) from None
+    if not isinstance(raw, dict):
+        raise TenantConfigError([ConfigProblem(str(path), "<root>",
+                                               "expected a mapping of tenant settings",
+                                               "start from `tenantlake tenants add ID`")])
+    try:
+        cfg = TenantConfig.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(ConfigProblem(str(path), _loc(err["loc"]), msg,
+                                          _HINTS.get(err["type"], "")))
+        raise TenantConfigError(problems) from None
+    stem = path.name.rsplit(".", 1)[0]
+    if stem != cfg.id:
+        raise TenantConfigError([ConfigProblem(
+            str(path), "id", f"id {cfg.id!r} does not match the file name {path.name!r}",
+            f"rename the file to {cfg.id}.yml or change the id")])
+    return cfg
+
+
+def tenant_files(paths: list[Path] | None = None) -> list[Path]:
+    """Tenant YAML files under the given files/folders (default: the tenants directory)."""
+    paths = paths or [tenants_dir()]
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += sorted(q for q in p.iterdir()
+                          if q.suffix in (".yml", ".yaml") and not q.name.startswith("_"))
+        else:
+            out.append(p)
+    return out
+
+
+def tenants_dir() -> Path:
+    return Path(os.environ.get("TENANTLAKE_TENANTS_DIR", DEFAULT_TENANTS_DIR)).resolve()
+
+
+def load_tenants(directory: Path | None = None) -> dict[str, TenantConfig]:
+    """All tenants in ``directory``; raises naming every problem of every bad file."""
+    out: dict[str, TenantConfig] = {}
+    problems: list[ConfigProblem] = []
+    for f in tenant_files([directory] if directory else None):
+        try:
+            cfg = load_tenant_file(f)
+        except TenantConfigError as exc:
+            problems += exc.problems
+            continue
+        if cfg.id in out:
+            problems.append(ConfigProblem(str(f), "id", f"duplicate tenant id {cfg.id!r}"))
+        out[cfg.id] = cfg
+    if problems:
+        raise TenantConfigError(problems)
+    return out
+
+
+def load_tenant(tenant_id: str, directory: Path | None = None) -> TenantConfig:
+    validate_tenant_id(tenant_id)
+    d = Path(directory) if directory else tenants_dir()
+    for ext in (".yml", ".yaml"):
+        f = d / f"{tenant_id}{ext}"
+        if f.exists():
+            return load_tenant_file(f)
+    raise TenantConfigError([ConfigProblem(str(d / f"{tenant_id}.yml"), "<file>",
+                                           f"no tenant file for {tenant_id!r}",
+                                           f"create it with `tenantlake tenants add {tenant_id}`")])
