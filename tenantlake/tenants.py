@@ -26,11 +26,13 @@ from pydantic import (
 )
 
 from tenantlake.contracts import CONTRACTS, ENTITY_NAMES
+from tenantlake.settings import PROJECT_ROOT
+
+DEFAULT_TENANTS_DIR = PROJECT_ROOT / "tenants"
 
 TENANT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HEX_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_TENANTS_DIR = Path("tenants")
 
 
 class TenantIdError(ValueError):
@@ -455,7 +457,8 @@ def tenant_files(paths: list[Path] | None = None) -> list[Path]:
 
 
 def tenants_dir() -> Path:
-    return Path(os.environ.get("TENANTLAKE_TENANTS_DIR", DEFAULT_TENANTS_DIR)).resolve()
+    """The tenants folder: ``$TENANTLAKE_TENANTS_DIR``, else the project's ``tenants/``."""
+    return Path(os.environ.get("TENANTLAKE_TENANTS_DIR") or DEFAULT_TENANTS_DIR).resolve()
 
 
 def load_tenants(directory: Path | None = None) -> dict[str, TenantConfig]:

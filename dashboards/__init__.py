@@ -1,0 +1,6 @@
+"""Streamlit dashboards: branded per tenant, scoped per user.
+
+``app.py`` is the entry (``streamlit run dashboards/app.py``); ``data.py`` is the only module that
+reads the lake; ``auth.py`` turns a user into a tenant scope; ``branding.py`` and ``charts.py``
+hold looks; ``pages/`` hold layout only.
+"""

@@ -1,0 +1,382 @@
+"""The one tenant-scoped accessor the dashboards read through.
+
+Every public read takes a :class:`~dashboards.auth.Scope` and a tenant id, and:
+
+- denies by default: no scope (or an empty one) returns no rows; a tenant outside the scope
+  raises :class:`AccessDenied` — even if a page asks for it directly;
+- reads only the Parquet the pipeline publishes by rename (``lake/serving``, ``lake/predictions``,
+  ``lake/raw`` lineage columns, ``lake/quarantine``), never the warehouse DuckDB file the
+  pipeline holds, so a running pipeline never blocks a dashboard and vice versa;
+- resolves the tenant's partition with :func:`tenantlake.lake.lake_path` (validated, inside the
+  lake) *and* filters ``tenant_id = ?`` as a bound parameter, so a stray row in a partition still
+  never reaches another tenant's screen;
+- caches with ``st.cache_data(ttl=...)`` keyed by tenant, file and file mtime: a newly published
+  partition shows on the next rerun, and one tenant's cache never serves another.
+
+Missing files are normal (a tenant that sends only some entities, a model not scored yet):
+they come back as empty frames, and pages show "not available yet".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from dashboards.auth import Scope
+from tenantlake.lake import lake_path
+from tenantlake.settings import home
+from tenantlake.tenants import TenantConfig, load_tenants, tenants_dir, validate_tenant_id
+
+log = logging.getLogger(__name__)
+
+TTL_SECONDS = 300
+MODELS = ("stockout", "churn", "project_failure")
+#: Entity key columns of each model's predictions, in display order.
+MODEL_KEYS = {
+    "stockout": ("sku", "location_id"),
+    "churn": ("customer_id",),
+    "project_failure": ("project_id",),
+}
+KPI_COLUMNS = ["tenant_id", "grain", "period_start", "kpi_name", "numerator", "denominator",
+               "value", "is_available", "target", "prior_value", "change"]
+PREDICTION_COLUMNS = ["tenant_id", "probability", "risk_band", "model_name", "model_version",
+                      "reason_1", "reason_2", "reason_3", "as_of_date"]
+_DATE_DIR_RE = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+
+
+class AccessDenied(PermissionError):
+    """A read for a tenant outside the caller's scope."""
+
+
+# --------------------------------------------------------------------------- scope + paths
+
+
+def _authorize(scope: Scope | None, tenant_id: str) -> bool:
+    """True if ``scope`` may read ``tenant_id``; False for no scope; raise if out of scope."""
+    validate_tenant_id(tenant_id)
+    if not scope:
+        log.warning("tenant_id=%s read denied: no scope", tenant_id)
+        return False
+    if not scope.allows(tenant_id):
+        log.warning("tenant_id=%s read denied for user=%s role=%s", tenant_id, scope.user_id,
+                    scope.role)
+        raise AccessDenied(f"user {scope.user_id!r} may not read tenant {tenant_id!r}")
+    return True
+
+
+def _lake_root() -> Path:
+    # Read at call time, not import time: tests and the CLI set TENANTLAKE_HOME per run.
+    return home().lake
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _query(sql: str, params: dict) -> pd.DataFrame:
+    """Run one query on a private in-memory DuckDB (never the pipeline's warehouse file)."""
+    con = duckdb.connect(":memory:", config={"threads": 2})
+    try:
+        return con.execute(sql, params).df()
+    finally:
+        con.close()
+
+
+def _safe_query(tenant_id: str, what: str, sql: str, params: dict,
+                fallback_sql: str | None = None) -> pd.DataFrame:
+    """:func:`_query`, but a broken or unexpected file becomes an empty frame and a log line
+    naming tenant and file (a dashboard shows "not available", never a stack trace)."""
+    try:
+        return _query(sql, params)
+    except duckdb.BinderException:
+        if fallback_sql:
+            return _safe_query(tenant_id, what, fallback_sql, params)
+        log.exception("tenant_id=%s %s: unexpected columns in %s", tenant_id, what, params)
+    except duckdb.Error:
+        log.exception("tenant_id=%s %s: could not read %s", tenant_id, what, params)
+    return pd.DataFrame()
+
+
+def _empty(columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(columns))
+
+
+def _parquet_files(folder: Path) -> list[str]:
+    """Published Parquet files under ``folder`` (temp ``.tmp-*.part`` files never match)."""
+    if not folder.is_dir():
+        return []
+    return sorted(str(p) for p in folder.rglob("*.parquet") if not p.name.startswith("."))
+
+
+# --------------------------------------------------------------------------- SQL (bound params)
+
+SQL_SERVING = """
+SELECT * FROM read_parquet($path, hive_partitioning = false)
+WHERE tenant_id = $tenant_id
+"""
+
+SQL_RAW_FRESHNESS = """
+SELECT max(_ingested_at) AS last_ingested_at, count(*) AS rows_in_last_partition
+FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+WHERE tenant_id = $tenant_id
+"""
+
+SQL_QUARANTINE = """
+SELECT coalesce(_rule, '(unspecified)') AS rule, count(*) AS rows,
+       any_value(_reason) AS example_reason
+FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+WHERE tenant_id = $tenant_id
+GROUP BY ALL
+ORDER BY rows DESC
+"""
+
+SQL_QUARANTINE_COUNT = """
+SELECT '(unspecified)' AS rule, count(*) AS rows, NULL AS example_reason
+FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+WHERE tenant_id = $tenant_id
+"""
+
+
+# --------------------------------------------------------------------------- tenant config
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _load_tenant_configs(directory: str, stamp: tuple) -> dict[str, TenantConfig]:
+    return load_tenants(Path(directory))
+
+
+def all_tenant_configs() -> dict[str, TenantConfig]:
+    """Every configured tenant (for computing scopes; pages get :func:`tenant_configs`).
+
+    Raises :class:`tenantlake.tenants.TenantConfigError` naming file and field if one is bad.
+    """
+    d = tenants_dir()
+    if not d.is_dir():
+        return {}
+    stamp = tuple(sorted((p.name, _mtime(p)) for p in d.iterdir() if p.suffix in (".yml",
+                                                                                   ".yaml")))
+    return _load_tenant_configs(str(d), stamp)
+
+
+def tenant_configs(scope: Scope | None) -> dict[str, TenantConfig]:
+    """The configs of the tenants in ``scope``, by id (no scope: none)."""
+    if not scope:
+        return {}
+    return {tid: cfg for tid, cfg in all_tenant_configs().items() if scope.allows(tid)}
+
+
+# --------------------------------------------------------------------------- serving marts
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _read_serving(tenant_id: str, path: str, mtime: int) -> pd.DataFrame:
+    log.info("tenant_id=%s reading %s", tenant_id, path)
+    return _safe_query(tenant_id, "serving", SQL_SERVING, {"path": path, "tenant_id": tenant_id})
+
+
+def serving(scope: Scope | None, tenant_id: str, mart: str,
+            columns: Iterable[str] = ()) -> pd.DataFrame:
+    """One tenant's rows of a serving mart (``lake/serving/<mart>/tenant=<id>/part.parquet``).
+
+    Empty (with ``columns``) when denied by default or not published yet.
+    """
+    if not _authorize(scope, tenant_id):
+        return _empty(columns)
+    path = lake_path(_lake_root(), "serving", mart, tenant_id) / "part.parquet"
+    if not path.is_file():
+        log.info("tenant_id=%s %s not published yet (%s)", tenant_id, mart, path)
+        return _empty(columns)
+    return _read_serving(tenant_id, str(path), _mtime(path)).copy()
+
+
+def kpi_values(scope: Scope | None, tenant_id: str, grain: str | None = None) -> pd.DataFrame:
+    """``fct_kpi_values`` for one tenant (optionally one grain), oldest period first."""
+    df = serving(scope, tenant_id, "fct_kpi_values", KPI_COLUMNS)
+    if df.empty:
+        return _empty(KPI_COLUMNS)
+    for c in KPI_COLUMNS:  # tolerate an older mart without target/prior columns
+        if c not in df.columns:
+            df[c] = None
+    if grain:
+        df = df[df["grain"] == grain]
+    df["period_start"] = pd.to_datetime(df["period_start"]).dt.date
+    # A value is only a value when the mart says it is available: never show NULL as zero.
+    avail = df["is_available"].fillna(False).astype(bool) & df["value"].notna()
+    df["is_available"] = avail
+    df.loc[~avail, "value"] = float("nan")
+    return df.sort_values(["kpi_name", "period_start"]).reset_index(drop=True)
+
+
+def kpi_grains(scope: Scope | None, tenant_id: str) -> list[str]:
+    df = kpi_values(scope, tenant_id)
+    order = {"month": 0, "week": 1, "day": 2}
+    return sorted(df["grain"].dropna().unique().tolist(), key=lambda g: order.get(g, 9))
+
+
+def kpi_definitions(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
+    """Labels and units per KPI; prettified names when the definitions mart is absent."""
+    df = serving(scope, tenant_id, "kpi_definitions")
+    cols = ["kpi_name", "label", "unit", "higher_is_better", "description"]
+    if df.empty:
+        return _empty(cols)
+    for c in cols:
+        if c not in df.columns:
+            df[c] = None
+    return df[cols].drop_duplicates("kpi_name")
+
+
+def partner_scorecard(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
+    """``partner_scorecard`` for one tenant; whatever columns the mart has."""
+    return serving(scope, tenant_id, "partner_scorecard", ["tenant_id", "partner_id"])
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def _latest_date_dir(folder: Path) -> tuple[str, Path] | None:
+    if not folder.is_dir():
+        return None
+    dated = sorted((m.group(1), p) for p in folder.iterdir()
+                   if p.is_dir() and (m := _DATE_DIR_RE.fullmatch(p.name)))
+    return dated[-1] if dated else None
+
+
+def prediction_dates(scope: Scope | None, tenant_id: str, model: str) -> list[str]:
+    """Scoring dates available for one tenant and model, newest first."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
+    if not _authorize(scope, tenant_id):
+        return []
+    folder = lake_path(_lake_root(), "predictions", model, tenant_id)
+    if not folder.is_dir():
+        return []
+    return sorted((m.group(1) for p in folder.iterdir()
+                   if (m := _DATE_DIR_RE.fullmatch(p.name)) and (p / "part.parquet").is_file()),
+                  reverse=True)
+
+
+def predictions(scope: Scope | None, tenant_id: str, model: str,
+                date: str | None = None) -> pd.DataFrame:
+    """One tenant's predictions of ``model`` on ``date`` (default: the latest scoring date),
+    highest probability first."""
+    cols = ["tenant_id", *MODEL_KEYS.get(model, ()), *PREDICTION_COLUMNS[1:]]
+    dates = prediction_dates(scope, tenant_id, model)
+    if not dates:
+        return _empty(cols)
+    date = date or dates[0]
+    if date not in dates:
+        return _empty(cols)
+    path = lake_path(_lake_root(), "predictions", model, tenant_id, date) / "part.parquet"
+    df = _read_serving(tenant_id, str(path), _mtime(path)).copy()
+    if df.empty:
+        return _empty(cols)
+    if "probability" in df.columns:
+        df = df.sort_values("probability", ascending=False, kind="stable")
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- platform health
+
+
+def _entities(layer: str) -> list[str]:
+    d = _lake_root() / layer
+    return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if d.is_dir() else []
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _read_freshness(tenant_id: str, files: tuple[str, ...], stamp: int) -> pd.DataFrame:
+    return _safe_query(tenant_id, "freshness", SQL_RAW_FRESHNESS,
+                       {"files": list(files), "tenant_id": tenant_id})
+
+
+def freshness(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
+    """Per raw entity of one tenant: latest landing date, last ``_ingested_at``, age in hours."""
+    cols = ["tenant_id", "entity", "landing_date", "last_ingested_at", "age_hours",
+            "rows_in_last_partition"]
+    if not _authorize(scope, tenant_id):
+        return _empty(cols)
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = []
+    for entity in _entities("raw"):
+        latest = _latest_date_dir(lake_path(_lake_root(), "raw", entity, tenant_id))
+        if latest is None:
+            continue
+        files = tuple(_parquet_files(latest[1]))
+        if not files:
+            continue
+        stamp = max(_mtime(Path(f)) for f in files)
+        got = _read_freshness(tenant_id, files, stamp)
+        if got.empty:
+            continue
+        last = got["last_ingested_at"].iloc[0]
+        last_ts = pd.Timestamp(last) if last is not None and not pd.isna(last) else None
+        if last_ts is not None and last_ts.tzinfo is None:
+            last_ts = last_ts.tz_localize("UTC")
+        rows.append({
+            "tenant_id": tenant_id, "entity": entity, "landing_date": latest[0],
+            "last_ingested_at": last_ts,
+            "age_hours": round((now - last_ts).total_seconds() / 3600, 1) if last_ts else None,
+            "rows_in_last_partition": int(got["rows_in_last_partition"].iloc[0] or 0),
+        })
+    return pd.DataFrame(rows, columns=cols)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _read_quarantine(tenant_id: str, files: tuple[str, ...], stamp: int) -> pd.DataFrame:
+    return _safe_query(tenant_id, "quarantine", SQL_QUARANTINE,
+                       {"files": list(files), "tenant_id": tenant_id}, SQL_QUARANTINE_COUNT)
+
+
+def quarantine_counts(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
+    """Quarantined rows per entity and rule for one tenant (all dates)."""
+    cols = ["tenant_id", "entity", "rule", "rows", "example_reason"]
+    if not _authorize(scope, tenant_id):
+        return _empty(cols)
+    frames = []
+    for entity in _entities("quarantine"):
+        files = tuple(_parquet_files(lake_path(_lake_root(), "quarantine", entity, tenant_id)))
+        if not files:
+            continue
+        stamp = max(_mtime(Path(f)) for f in files)
+        got = _read_quarantine(tenant_id, files, stamp).copy()
+        if got.empty:
+            continue
+        got.insert(0, "entity", entity)
+        got.insert(0, "tenant_id", tenant_id)
+        frames.append(got)
+    return pd.concat(frames, ignore_index=True)[cols] if frames else _empty(cols)
+
+
+def published_marts(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
+    """Which serving marts and predictions exist for one tenant, and when they were published."""
+    cols = ["tenant_id", "dataset", "kind", "published_at"]
+    if not _authorize(scope, tenant_id):
+        return _empty(cols)
+    rows = []
+    for mart in _entities("serving"):
+        p = lake_path(_lake_root(), "serving", mart, tenant_id) / "part.parquet"
+        if p.is_file():
+            rows.append({"tenant_id": tenant_id, "dataset": mart, "kind": "mart",
+                         "published_at": _stamp_time(p)})
+    for model in MODELS:
+        dates = prediction_dates(scope, tenant_id, model)
+        if dates:
+            p = lake_path(_lake_root(), "predictions", model, tenant_id, dates[0]) / "part.parquet"
+            rows.append({"tenant_id": tenant_id, "dataset": f"{model} (scored {dates[0]})",
+                         "kind": "predictions", "published_at": _stamp_time(p)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _stamp_time(p: Path) -> pd.Timestamp:
+    return pd.Timestamp(_mtime(p), unit="ns", tz="UTC")

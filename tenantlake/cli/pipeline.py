@@ -1,0 +1,225 @@
+"""`tenantlake pipeline run`, `tenantlake demo run`, `tenantlake tenants onboard`, `tenantlake ui`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tenantlake.settings import PROJECT_ROOT, home
+
+console = Console()
+pipeline_app = typer.Typer(help="Run the pipeline through Dagster.", no_args_is_help=True)
+ui_app = typer.Typer(help="Open the dashboards, the Dagster UI or the MLflow UI.",
+                     no_args_is_help=True)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    console=console, transient=False)
+
+
+def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
+                 score: bool = True) -> bool:
+    """Land + transform + serve per tenant, train (if asked or needed), score per tenant."""
+    from tenantlake.orchestrate import prepare_dagster_home, run_job
+    from tenantlake.tenants import load_tenants, validate_tenant_id
+
+    h = home()
+    prepare_dagster_home(h)
+    from pipelines.defs.transform.project import ensure_manifest
+
+    ensure_manifest(h)
+    all_tenants = load_tenants()
+    ids = [validate_tenant_id(t) for t in (tenants or sorted(all_tenants))]
+    unknown = [t for t in ids if t not in all_tenants]
+    if unknown:
+        console.print(f"[red]unknown tenant(s): {', '.join(unknown)}; "
+                      "see `tenantlake tenants list`")
+        raise typer.Exit(2)
+    outcomes = []
+    landed_new = 0
+    with _progress() as progress:
+        task = progress.add_task("land, check, dbt build, publish", total=len(ids))
+        for t in ids:
+            progress.update(task, description=f"land, check, dbt build, publish: {t}")
+            o = run_job("tenant_pipeline", t)
+            outcomes.append(o)
+            landed_new += sum(int(m.get("rows_landed", 0) or 0)
+                              for k, m in o.materializations.items() if k.startswith("raw/"))
+            progress.advance(task)
+        do_train = train == "always" or (train == "auto" and (landed_new or not _champions_exist()))
+        if do_train:
+            task = progress.add_task("train and backtest models", total=1)
+            o = run_job("train_models")
+            outcomes.append(o)
+            progress.advance(task)
+        else:
+            console.print("models: champions exist and no new rows landed; skipping training "
+                          "(use --train always to retrain)")
+        if score:
+            task = progress.add_task("score", total=len(ids))
+            for t in ids:
+                progress.update(task, description=f"score: {t}")
+                outcomes.append(run_job("score_tenant", t))
+                progress.advance(task)
+    _summary(outcomes)
+    return all(o.success for o in outcomes)
+
+
+def _champions_exist() -> bool:
+    try:
+        from models_ml.framework import champion_version
+        from models_ml import SPECS
+
+        return all(champion_version(spec, home()) is not None for spec in SPECS.values())
+    except Exception:  # noqa: BLE001 - no registry yet means: train
+        return False
+
+
+def _summary(outcomes) -> None:
+    table = Table("job", "tenant", "result", "rows landed", "quarantined", "failed checks")
+    for o in outcomes:
+        raw = [m for k, m in o.materializations.items() if k.startswith("raw/")]
+        landed = sum(int(m.get("rows_landed", 0) or 0) for m in raw)
+        quar = sum(int(m.get("rows_quarantined", 0) or 0) for m in raw)
+        table.add_row(o.job, o.partition or "all", "[green]ok" if o.success else "[red]failed",
+                      str(landed) if raw else "", str(quar) if raw else "",
+                      ", ".join(o.failed_checks[:4]) + (" …" if len(o.failed_checks) > 4 else ""))
+    console.print(table)
+    for o in outcomes:
+        if o.error:
+            console.print(f"[red]{o.job} {o.partition or ''}: {o.error}", highlight=False)
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    tenant: list[str] = typer.Option(None, "--tenant", "-t", help="Tenant(s); default all."),
+    train: str = typer.Option("auto", help="auto (when new data or no champion) | always | never"),
+    score: bool = typer.Option(True, help="Score tenants after training."),
+) -> None:
+    """Run the whole pipeline through Dagster for every tenant (or those given).
+
+    Example: tenantlake pipeline run --tenant northwind-distribution --train never
+    """
+    ok = run_pipeline(tenant or None, train=train, score=score)
+    raise typer.Exit(0 if ok else 1)
+
+
+def demo_run(
+    seed: int = typer.Option(7, help="Random seed of the demo data."),
+    train: str = typer.Option("auto", help="auto | always | never"),
+) -> None:
+    """Generate the demo tenants' data (once) and run the whole pipeline through Dagster.
+
+    Example: tenantlake demo run
+    """
+    from tenantlake.demo import generate
+
+    h = home().ensure()
+    marker = h.drops / ".demo.json"
+    want = {"seed": seed, "date": time.strftime("%Y-%m-%d")}
+    start = time.perf_counter()
+    if marker.exists() and json.loads(marker.read_text()) == want:
+        console.print("demo data already generated for today; landing only picks up changes")
+    else:
+        with console.status("generating demo tenants' exports"):
+            counts = generate(h.root, seed=seed)
+        marker.write_text(json.dumps(want))
+        _print_counts(counts)
+    ok = run_pipeline(None, train=train)
+    console.print(f"\npipeline {'finished' if ok else 'FAILED'} in "
+                  f"{time.perf_counter() - start:.0f}s. Project home: {h.root}\n")
+    console.print("Open:\n"
+                  "  dashboards  make dashboard   (tenantlake ui dashboard)  http://127.0.0.1:8501\n"
+                  "  Dagster UI  make dagster     (tenantlake ui dagster)    http://127.0.0.1:3000\n"
+                  "  MLflow UI   make mlflow      (tenantlake ui mlflow)     http://127.0.0.1:5000\n"
+                  "  KPIs        tenantlake kpi show northwind-distribution --grain month")
+    raise typer.Exit(0 if ok else 1)
+
+
+def _print_counts(counts: dict) -> None:
+    if not counts:
+        return
+    entities = sorted({e for c in counts.values() for e in c})
+    table = Table("entity", *counts.keys(), title="demo rows generated")
+    for e in entities:
+        table.add_row(e, *[f"{counts[t].get(e, 0):,}" for t in counts])
+    console.print(table)
+
+
+def onboard(tenant_id: str = typer.Argument(..., help="Tenant id (tenants/<ID>.yml).")) -> None:
+    """Validate a new tenant's YAML and run its first backfill (land, check, dbt, score).
+
+    Example: tenantlake tenants onboard acme-distribution
+    """
+    from tenantlake.tenants import TenantConfigError, load_tenant
+
+    try:
+        cfg = load_tenant(tenant_id)
+    except (TenantConfigError, ValueError) as exc:
+        console.print(f"[red]{exc}")
+        raise typer.Exit(2) from None
+    drop = cfg.drop_dir(home())
+    console.print(f"onboarding {cfg.id} ({cfg.display_name}); drop folder: {drop}")
+    ok = run_pipeline([tenant_id], train="never")
+    raise typer.Exit(0 if ok else 1)
+
+
+def _exec(cmd: list[str], env: dict[str, str]) -> None:
+    console.print("$ " + " ".join(cmd))
+    raise typer.Exit(subprocess.call(cmd, env={**os.environ, **env}, cwd=PROJECT_ROOT))
+
+
+@ui_app.command("dashboard")
+def ui_dashboard(port: int = typer.Option(8501)) -> None:
+    """Streamlit dashboards on http://127.0.0.1:PORT (try ?user=admin)."""
+    h = home()
+    _exec([sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboards" / "app.py"),
+           "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+          {"TENANTLAKE_HOME": str(h.root)})
+
+
+@ui_app.command("dagster")
+def ui_dagster(port: int = typer.Option(3000)) -> None:
+    """Dagster UI (and daemon: schedules, sensors) on http://127.0.0.1:PORT."""
+    from tenantlake.orchestrate import prepare_dagster_home
+
+    h = home()
+    prepare_dagster_home(h)
+    _exec([os.path.join(os.path.dirname(sys.executable), "dagster"), "dev",
+           "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)],
+          {"DAGSTER_HOME": str(h.dagster_home), "TENANTLAKE_HOME": str(h.root)})
+
+
+@ui_app.command("mlflow")
+def ui_mlflow(port: int = typer.Option(5000)) -> None:
+    """MLflow UI (experiments, runs, registry) on http://127.0.0.1:PORT."""
+    h = home().ensure()
+    _exec([os.path.join(os.path.dirname(sys.executable), "mlflow"), "ui",
+           "--backend-store-uri", h.mlflow_uri,
+           "--default-artifact-root", str(h.mlflow_artifacts),
+           "--host", "127.0.0.1", "--port", str(port)], {})
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pipeline_app, name="pipeline")
+    app.add_typer(ui_app, name="ui")
+    from tenantlake.cli.tenants import tenants_app
+
+    tenants_app.command("onboard")(onboard)
+    try:
+        from tenantlake.cli.demo import demo_app
+    except ModuleNotFoundError:
+        demo_app = typer.Typer(help="Demo tenants.", no_args_is_help=True)
+        app.add_typer(demo_app, name="demo")
+    demo_app.command("run")(demo_run)

@@ -1,0 +1,68 @@
+"""Run the Dagster graph from the CLI, recorded in the project's Dagster instance.
+
+``tenantlake demo run`` / ``pipeline run`` execute the same jobs the Dagster UI and schedules run,
+in this process, against the instance under ``$TENANTLAKE_HOME/dagster`` — so afterwards the UI
+shows every asset materialised per tenant partition with its metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+
+from tenantlake.settings import PROJECT_ROOT, Home, disable_telemetry
+
+log = logging.getLogger(__name__)
+
+
+def prepare_dagster_home(home: Home) -> None:
+    """Point DAGSTER_HOME at the project home and install the repo's dagster.yaml there."""
+    home.ensure()
+    target = home.dagster_home / "dagster.yaml"
+    src = PROJECT_ROOT / "dagster.yaml"
+    if not target.exists() or target.read_bytes() != src.read_bytes():
+        shutil.copyfile(src, target)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    os.environ["TENANTLAKE_HOME"] = str(home.root)
+    disable_telemetry()
+
+
+@dataclass
+class JobOutcome:
+    job: str
+    partition: str | None
+    success: bool
+    run_id: str
+    materializations: dict[str, dict] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def run_job(job_name: str, partition: str | None = None) -> JobOutcome:
+    """Execute one job (for one tenant partition) in process, recorded in the instance."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(instance=instance, partition_key=partition,
+                                    raise_on_error=False)
+    mats: dict[str, dict] = {}
+    for ev in result.get_asset_materialization_events():
+        m = ev.asset_materialization
+        mats["/".join(m.asset_key.path)] = {k: getattr(v, "value", v) for k, v in
+                                            m.metadata.items()}
+    failed = [
+        f"{'/'.join(e.asset_key.path)}:{e.check_name}"
+        for e in result.get_asset_check_evaluations() if not e.passed
+    ]
+    error = None
+    if not result.success:
+        for ev in result.all_events:
+            if ev.is_failure and ev.step_failure_data is not None:
+                error = f"{ev.step_key}: {ev.step_failure_data.error.message.strip()}"
+                break
+    return JobOutcome(job_name, partition, result.success, result.run_id, mats, failed, error)
