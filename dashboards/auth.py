@@ -71,7 +71,8 @@ class User(BaseModel):
                                  "(and no 'tenant')")
         elif self.role in TENANT_ROLES:
             if not self.tenant or self.partner:
-                raise ValueError(f"user {self.id!r}: a {self.role} needs 'tenant' (and no 'partner')")
+                raise ValueError(f"user {self.id!r}: a {self.role} needs 'tenant' "
+                                 "(and no 'partner')")
             if not TENANT_ID_RE.fullmatch(self.tenant):
                 raise ValueError(f"user {self.id!r}: tenant {self.tenant!r} is not a tenant id")
         elif self.partner or self.tenant:
@@ -158,7 +159,7 @@ def scope_for(user: User | None, tenants: Mapping[str, TenantConfig]) -> Scope:
     else:
         ids = [user.tenant] if user.tenant in tenants else []
     scope = Scope(user.id, user.role, frozenset(ids))
-    log.info("user=%s role=%s tenant_ids=%s", user.id, user.role, sorted(scope.tenant_ids))
+    log.debug("user=%s role=%s tenant_ids=%s", user.id, user.role, sorted(scope.tenant_ids))
     return scope
 
 

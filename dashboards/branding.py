@@ -94,7 +94,11 @@ div[data-testid="stMetric"] {{
 .tl-banner .tl-sub {{ opacity: 0.85; font-size: 0.9rem; }}
 .tl-banner .tl-dot {{ width: 0.9rem; height: 0.9rem; border-radius: 50%;
   background: {secondary}; }}
-.tl-na {{ color: #6b7280; font-style: italic; }}
+[data-testid="stMetricValue"] > div {{ white-space: normal; overflow: visible; }}
+[class*="st-key-tl-na-"] [data-testid="stMetricValue"] {{
+  font-size: 1.5rem; color: #6b7280; font-style: italic;
+}}
+[class*="st-key-tl-na-"] div[data-testid="stMetric"] {{ border-left-color: #c4c9d0; }}
 </style>
 """
 

@@ -10,8 +10,9 @@ Every public read takes a :class:`~dashboards.auth.Scope` and a tenant id, and:
 - resolves the tenant's partition with :func:`tenantlake.lake.lake_path` (validated, inside the
   lake) *and* filters ``tenant_id = ?`` as a bound parameter, so a stray row in a partition still
   never reaches another tenant's screen;
-- caches with ``st.cache_data(ttl=...)`` keyed by tenant, file and file mtime: a newly published
-  partition shows on the next rerun, and one tenant's cache never serves another.
+- caches with ``st.cache_data(ttl=...)`` keyed by tenant, file and file version (inode, mtime,
+  size): a newly published partition shows on the next rerun, and one tenant's cache never
+  serves another.
 
 Missing files are normal (a tenant that sends only some entities, a model not scored yet):
 they come back as empty frames, and pages show "not available yet".
@@ -83,6 +84,15 @@ def _mtime(path: Path) -> int:
         return 0
 
 
+def _version(path: Path) -> tuple[int, int, int]:
+    """Cache key part for one file: a publish by rename always changes the inode."""
+    try:
+        st_ = path.stat()
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st_.st_ino, st_.st_mtime_ns, st_.st_size)
+
+
 def _query(sql: str, params: dict) -> pd.DataFrame:
     """Run one query on a private in-memory DuckDB (never the pipeline's warehouse file)."""
     con = duckdb.connect(":memory:", config={"threads": 2})
@@ -100,7 +110,9 @@ def _safe_query(tenant_id: str, what: str, sql: str, params: dict,
         return _query(sql, params)
     except duckdb.BinderException:
         if fallback_sql:
-            return _safe_query(tenant_id, what, fallback_sql, params)
+            # The fallback may not use every parameter (DuckDB refuses unused named ones).
+            used = {k: v for k, v in params.items() if f"${k}" in fallback_sql}
+            return _safe_query(tenant_id, what, fallback_sql, used)
         log.exception("tenant_id=%s %s: unexpected columns in %s", tenant_id, what, params)
     except duckdb.Error:
         log.exception("tenant_id=%s %s: could not read %s", tenant_id, what, params)
@@ -124,6 +136,13 @@ SQL_SERVING = """
 SELECT * FROM read_parquet($path, hive_partitioning = false)
 WHERE tenant_id = $tenant_id
 """
+
+#: Only for marts that describe rather than hold tenant data (no tenant_id column): the
+#: partition path alone scopes them.
+SQL_SERVING_DESCRIPTIVE = """
+SELECT * FROM read_parquet($path, hive_partitioning = false)
+"""
+DESCRIPTIVE_MARTS = frozenset({"kpi_definitions"})
 
 SQL_RAW_FRESHNESS = """
 SELECT max(_ingested_at) AS last_ingested_at, count(*) AS rows_in_last_partition
@@ -163,7 +182,7 @@ def all_tenant_configs() -> dict[str, TenantConfig]:
     d = tenants_dir()
     if not d.is_dir():
         return {}
-    stamp = tuple(sorted((p.name, _mtime(p)) for p in d.iterdir() if p.suffix in (".yml",
+    stamp = tuple(sorted((p.name, _version(p)) for p in d.iterdir() if p.suffix in (".yml",
                                                                                    ".yaml")))
     return _load_tenant_configs(str(d), stamp)
 
@@ -178,9 +197,17 @@ def tenant_configs(scope: Scope | None) -> dict[str, TenantConfig]:
 # --------------------------------------------------------------------------- serving marts
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _read_serving(tenant_id: str, path: str, mtime: int) -> pd.DataFrame:
+@st.cache_data(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
+def _read_serving(tenant_id: str, path: str, version: tuple[int, int, int],
+                  descriptive: bool = False) -> pd.DataFrame:
     log.info("tenant_id=%s reading %s", tenant_id, path)
+    if descriptive:
+        got = _safe_query(tenant_id, "serving", SQL_SERVING, {"path": path,
+                                                               "tenant_id": tenant_id},
+                          SQL_SERVING_DESCRIPTIVE)
+        if "tenant_id" in got.columns:  # the fallback query binds only $path; re-check anyway
+            got = got[got["tenant_id"] == tenant_id]
+        return got
     return _safe_query(tenant_id, "serving", SQL_SERVING, {"path": path, "tenant_id": tenant_id})
 
 
@@ -196,7 +223,8 @@ def serving(scope: Scope | None, tenant_id: str, mart: str,
     if not path.is_file():
         log.info("tenant_id=%s %s not published yet (%s)", tenant_id, mart, path)
         return _empty(columns)
-    return _read_serving(tenant_id, str(path), _mtime(path)).copy()
+    df = _read_serving(tenant_id, str(path), _version(path), mart in DESCRIPTIVE_MARTS).copy()
+    return df if not df.empty or len(df.columns) else _empty(columns)
 
 
 def kpi_values(scope: Scope | None, tenant_id: str, grain: str | None = None) -> pd.DataFrame:
@@ -223,16 +251,47 @@ def kpi_grains(scope: Scope | None, tenant_id: str) -> list[str]:
     return sorted(df["grain"].dropna().unique().tolist(), key=lambda g: order.get(g, 9))
 
 
+#: ``source`` is "mart" (the tenant's own list: a KPI listed there but without rows is shown as
+#: not available) or "catalog" (labels only).
+DEFINITION_COLUMNS = ["kpi_name", "label", "unit", "higher_is_better", "description", "domain",
+                      "source"]
+
+
 def kpi_definitions(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
-    """Labels and units per KPI; prettified names when the definitions mart is absent."""
+    """Labels, units and direction per KPI.
+
+    From the tenant's ``kpi_definitions`` serving mart when published, else from the project's
+    KPI catalog (``dbt_project/seeds/kpi_definitions.csv``, the same for every tenant), else
+    empty — pages then prettify ``kpi_name``.
+    """
+    if not _authorize(scope, tenant_id):
+        return _empty(DEFINITION_COLUMNS)
     df = serving(scope, tenant_id, "kpi_definitions")
-    cols = ["kpi_name", "label", "unit", "higher_is_better", "description"]
+    df["source"] = "mart"
     if df.empty:
-        return _empty(cols)
-    for c in cols:
+        df = _kpi_catalog().assign(source="catalog")
+    if df.empty:
+        return _empty(DEFINITION_COLUMNS)
+    for c in DEFINITION_COLUMNS:
         if c not in df.columns:
             df[c] = None
-    return df[cols].drop_duplicates("kpi_name")
+    return df[DEFINITION_COLUMNS].drop_duplicates("kpi_name").reset_index(drop=True)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _kpi_catalog() -> pd.DataFrame:
+    try:
+        from tenantlake.kpi import kpi_definitions as catalog
+    except ImportError:  # the catalog module is optional for the dashboards
+        return pd.DataFrame()
+    try:
+        rows = [{"kpi_name": d.kpi_name, "label": d.label, "unit": d.unit,
+                 "higher_is_better": d.higher_is_better, "description": d.description,
+                 "domain": d.domain} for d in catalog().values()]
+    except (OSError, ValueError, TypeError, KeyError):
+        log.exception("tenant_id=* could not read the KPI catalog")
+        return pd.DataFrame()
+    return pd.DataFrame(rows, columns=DEFINITION_COLUMNS)
 
 
 def partner_scorecard(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
@@ -277,9 +336,12 @@ def predictions(scope: Scope | None, tenant_id: str, model: str,
     if date not in dates:
         return _empty(cols)
     path = lake_path(_lake_root(), "predictions", model, tenant_id, date) / "part.parquet"
-    df = _read_serving(tenant_id, str(path), _mtime(path)).copy()
+    df = _read_serving(tenant_id, str(path), _version(path)).copy()
     if df.empty:
         return _empty(cols)
+    for c in cols:  # a model that writes fewer reasons (or none) still shows
+        if c not in df.columns:
+            df[c] = float("nan") if c == "probability" else None
     if "probability" in df.columns:
         df = df.sort_values("probability", ascending=False, kind="stable")
     return df.reset_index(drop=True)
@@ -294,7 +356,7 @@ def _entities(layer: str) -> list[str]:
         if d.is_dir() else []
 
 
-@st.cache_data(ttl=60, show_spinner=False)
+@st.cache_data(ttl=60, max_entries=1024, show_spinner=False)
 def _read_freshness(tenant_id: str, files: tuple[str, ...], stamp: int) -> pd.DataFrame:
     return _safe_query(tenant_id, "freshness", SQL_RAW_FRESHNESS,
                        {"files": list(files), "tenant_id": tenant_id})
@@ -315,7 +377,7 @@ def freshness(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
         files = tuple(_parquet_files(latest[1]))
         if not files:
             continue
-        stamp = max(_mtime(Path(f)) for f in files)
+        stamp = hash(tuple(_version(Path(f)) for f in files))
         got = _read_freshness(tenant_id, files, stamp)
         if got.empty:
             continue
@@ -332,7 +394,7 @@ def freshness(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-@st.cache_data(ttl=60, show_spinner=False)
+@st.cache_data(ttl=60, max_entries=1024, show_spinner=False)
 def _read_quarantine(tenant_id: str, files: tuple[str, ...], stamp: int) -> pd.DataFrame:
     return _safe_query(tenant_id, "quarantine", SQL_QUARANTINE,
                        {"files": list(files), "tenant_id": tenant_id}, SQL_QUARANTINE_COUNT)
@@ -348,7 +410,7 @@ def quarantine_counts(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
         files = tuple(_parquet_files(lake_path(_lake_root(), "quarantine", entity, tenant_id)))
         if not files:
             continue
-        stamp = max(_mtime(Path(f)) for f in files)
+        stamp = hash(tuple(_version(Path(f)) for f in files))
         got = _read_quarantine(tenant_id, files, stamp).copy()
         if got.empty:
             continue

@@ -89,7 +89,9 @@ ensure_owner_user() {
 
 # psql against the running server; the maintenance database always exists.
 run_psql() {
-    "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST_ADDR" -p "$PGPORT" -U "$PGUSER_NAME" \
+    local psql="$BINDIR/psql"
+    [[ -x "$psql" ]] || psql="$(command -v psql)" || die "psql not found (needed to create ${PGDB})"
+    "$psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST_ADDR" -p "$PGPORT" -U "$PGUSER_NAME" \
         -d postgres "$@"
 }
 
@@ -138,7 +140,7 @@ start() {
     log "starting PostgreSQL on ${PGHOST_ADDR}:${PGPORT} (log: ${LOG_FILE})"
     as_owner "$BINDIR/pg_ctl" -D "$DATA_DIR" -l "$LOG_FILE" -w -t 60 \
         -o "-c listen_addresses=${PGHOST_ADDR} -p ${PGPORT} -c unix_socket_directories=${DATA_ROOT} -c fsync=off -c max_connections=200" \
-        start >&2 || { tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true; die "pg_ctl start failed"; }
+        start >&2 9>&- || { tail -n 40 "$LOG_FILE" >&2 2>/dev/null || true; die "pg_ctl start failed"; }
     local i
     for i in $(seq 1 60); do
         answering && break
@@ -162,6 +164,8 @@ main() {
     local cmd="${1:-start}"
     case "$cmd" in
         start|stop)
+            # Fast path without the lock: a running server is all a caller needs.
+            if [[ "$cmd" == "start" ]] && answering; then start; return 0; fi
             exec 9>"$LOCK_FILE"
             flock -w 120 9 || die "timed out waiting for ${LOCK_FILE}"
             "$cmd"

@@ -57,6 +57,8 @@ class EntityReport:
     drift_columns: list[str] = field(default_factory=list)
     missing_optional_columns: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Source currencies of the units landed (recorded only; amounts are not converted yet).
+    currencies: list[str] = field(default_factory=list)
     gate: GateResult = field(default_factory=GateResult)
 
 

@@ -1,0 +1,66 @@
+"""Partners: implementation partners compared across the tenants a partner manager looks after."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import branding, charts, data, session, views
+
+ctx = session.current()
+branding.banner(ctx.brand, "Implementation partners")
+
+# (column names the mart may use, label, how to summarise: "rate" | "sum" | "mean")
+METRICS = [
+    (("projects",), "Projects", "sum"),
+    (("on_time_go_live_rate", "go_live_on_time_rate"), "Go-live on time", "rate"),
+    (("avg_milestone_slippage_days", "milestone_slippage_days"), "Milestone slippage (days)",
+     "mean"),
+    (("post_go_live_tickets", "post_go_live_tickets_per_project"), "Post-go-live tickets", "sum"),
+    (("at_risk_projects", "projects_at_risk"), "At-risk projects", "sum"),
+]
+LABELS = {"tenant": "Tenant", "partner_id": "Partner", "partner_name": "Partner name",
+          "projects_live": "Live projects", "projects_open": "Open projects",
+          "at_risk_share": "At-risk share", "avg_go_live_delay_days": "Avg go-live delay (days)",
+          "post_go_live_tickets_per_project": "Post-go-live tickets per project",
+          **{c: label for names, label, _ in METRICS for c in names}}
+
+all_tenants = st.toggle("All my tenants", value=len(ctx.tenants) > 1,
+                        help="Compare partners across every tenant you can see, or only "
+                             f"{ctx.tenant.display_name}.")
+tenant_ids = sorted(ctx.tenants) if all_tenants else [ctx.tenant_id]
+frames = [data.partner_scorecard(ctx.scope, t) for t in tenant_ids]
+frames = [f for f in frames if not f.empty]
+if not frames:
+    st.info("The partner scorecard is not available yet for "
+            + ("your tenants" if all_tenants else ctx.tenant.display_name)
+            + ": it needs projects and milestones data and a pipeline run.",
+            icon=":material/hourglass_empty:")
+    st.stop()
+df = pd.concat(frames, ignore_index=True)
+if "tenant_id" in df.columns:
+    df.insert(0, "tenant", df["tenant_id"].map(lambda t: ctx.tenants[t].display_name))
+
+present = [(next(c for c in names if c in df.columns), label, how)
+           for names, label, how in METRICS if any(c in df.columns for c in names)]
+if present:
+    for col, (name, label, how) in zip(st.columns(len(present)), present, strict=True):
+        s = df[name]
+        if not s.notna().any():
+            col.metric(label, views.NOT_AVAILABLE)
+        elif how == "rate":
+            col.metric(label, views.fmt(s.mean(), "percent"))
+        else:
+            col.metric(label, views.fmt(s.sum() if how == "sum" else s.mean()))
+
+charted = [p for p in present if p[0] != "projects"]
+chart_cols = st.columns(2)
+for i, (name, label, how) in enumerate(charted):
+    chart_cols[i % 2].plotly_chart(
+        charts.partner_bars(df, name, label, ctx.template, percent=how == "rate"),
+        key=f"partner-{name}", config=charts.CONFIG)
+
+st.subheader("Scorecard")
+config = {**LABELS, **{name: st.column_config.ProgressColumn(
+    label, format="percent", min_value=0.0, max_value=1.0)
+    for name, label, how in present if how == "rate"}}
+shown = df.drop(columns=["tenant_id"], errors="ignore")
+st.dataframe(shown, hide_index=True, width="stretch", column_config=config)

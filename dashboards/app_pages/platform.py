@@ -1,0 +1,90 @@
+"""Platform: every tenant in scope, landing freshness, quarantined rows and published data."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboards import branding, charts, data, session
+
+ctx = session.current()
+branding.apply(branding.PLATFORM_BRAND)  # operator view: platform colours, not the tenant's
+branding.banner(branding.PLATFORM_BRAND, "Platform health")
+template = branding.plotly_template(branding.PLATFORM_BRAND)
+
+ids = sorted(ctx.tenants)
+fresh = pd.concat([data.freshness(ctx.scope, t) for t in ids], ignore_index=True)
+quarantine = pd.concat([data.quarantine_counts(ctx.scope, t) for t in ids], ignore_index=True)
+published = pd.concat([data.published_marts(ctx.scope, t) for t in ids], ignore_index=True)
+
+
+def _limit(tenant_id: str, entity: str) -> float:
+    hours = ctx.tenants[tenant_id].quality.freshness_hours
+    return float(hours.get(entity, hours.get("default", 48.0)))
+
+
+if not fresh.empty:
+    fresh["limit_hours"] = [_limit(t, e) for t, e in zip(fresh["tenant_id"], fresh["entity"])]
+    fresh["status"] = ["stale" if a is not None and not pd.isna(a) and a > lim else "fresh"
+                       for a, lim in zip(fresh["age_hours"], fresh["limit_hours"])]
+
+rows = []
+for t in ids:
+    cfg = ctx.tenants[t]
+    f = fresh[fresh["tenant_id"] == t] if not fresh.empty else fresh
+    q = quarantine[quarantine["tenant_id"] == t] if not quarantine.empty else quarantine
+    rows.append({
+        "Tenant": cfg.display_name, "id": t, "Partner": cfg.partner.name,
+        "Industry": cfg.industry, "Entities configured": len(cfg.entities),
+        "Entities landed": int(f["entity"].nunique()) if not f.empty else 0,
+        "Stale entities": int((f["status"] == "stale").sum()) if not f.empty else 0,
+        "Last landing": f["last_ingested_at"].max() if not f.empty else None,
+        "Quarantined rows": int(q["rows"].sum()) if not q.empty else 0,
+        "Published datasets": int((published["tenant_id"] == t).sum())
+        if not published.empty else 0,
+    })
+overview = pd.DataFrame(rows)
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Tenants", len(ids))
+c2.metric("Entities landed", int(overview["Entities landed"].sum()))
+c3.metric("Stale entities", int(overview["Stale entities"].sum()))
+c4.metric("Quarantined rows", f"{int(overview['Quarantined rows'].sum()):,}")
+
+st.subheader("Tenants")
+st.dataframe(overview, hide_index=True, width="stretch",
+             column_config={"Last landing": st.column_config.DatetimeColumn(
+                 "Last landing", format="YYYY-MM-DD HH:mm z")})
+
+st.subheader("Landing freshness")
+if fresh.empty:
+    st.info("Nothing has landed yet for any tenant: run `tenantlake land` or `make demo`.",
+            icon=":material/hourglass_empty:")
+else:
+    st.plotly_chart(charts.freshness_heatmap(fresh, template), key="freshness",
+                    config=charts.CONFIG)
+    st.dataframe(fresh.drop(columns=["last_ingested_at"]).rename(columns={
+        "tenant_id": "Tenant", "entity": "Entity", "landing_date": "Landing date",
+        "age_hours": "Hours since landing", "rows_in_last_partition": "Rows (last landing)",
+        "limit_hours": "Stale after (h)", "status": "Status"}),
+        hide_index=True, width="stretch")
+
+st.subheader("Quarantine")
+if quarantine.empty:
+    st.success("No quarantined rows for any tenant.", icon=":material/check_circle:")
+else:
+    per_entity = (quarantine.groupby(["tenant_id", "entity"], as_index=False)["rows"].sum()
+                  .sort_values("rows", ascending=False))
+    st.dataframe(per_entity.rename(columns={"tenant_id": "Tenant", "entity": "Entity",
+                                            "rows": "Quarantined rows"}),
+                 hide_index=True, width="stretch")
+    with st.expander("By rule"):
+        st.dataframe(quarantine.rename(columns={
+            "tenant_id": "Tenant", "entity": "Entity", "rule": "Rule", "rows": "Rows",
+            "example_reason": "Example reason"}), hide_index=True, width="stretch")
+
+st.subheader("Published data")
+if published.empty:
+    st.info("No serving marts or predictions published yet.", icon=":material/hourglass_empty:")
+else:
+    st.dataframe(published.rename(columns={"tenant_id": "Tenant", "dataset": "Dataset",
+                                           "kind": "Kind", "published_at": "Published"}),
+                 hide_index=True, width="stretch")

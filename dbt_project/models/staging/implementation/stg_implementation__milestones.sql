@@ -1,0 +1,51 @@
+-- Project milestones. One row per tenant and milestone_id: the latest landed version.
+with
+
+source as (
+
+    select * from {{ source('lake', 'milestones') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        tenant_id,
+        milestone_id,
+        project_id,
+
+        ---------- attributes
+        nullif(trim(milestone_name), '') as milestone_name,
+        nullif(trim(status), '') as status,
+
+        ---------- measures
+        sequence,
+
+        ---------- dates and timestamps
+        planned_date,
+        actual_date,
+
+        ---------- lineage (which landed batch, file and row the version came from)
+        _batch_id,
+        _source_file,
+        _source_row,
+        _ingested_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    -- Raw may hold the same rows several times (full exports re-sent): keep the latest landed.
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by tenant_id, milestone_id
+        order by _ingested_at desc, _batch_id desc, _source_row desc
+    ) = 1
+
+)
+
+select * from deduplicated

@@ -1,0 +1,43 @@
+-- Implementation partners. One row per tenant and partner_id: the latest landed version.
+with
+
+source as (
+
+    select * from {{ source('lake', 'partners') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        tenant_id,
+        partner_id,
+
+        ---------- attributes
+        nullif(trim(partner_name), '') as partner_name,
+        nullif(trim(region), '') as region,
+
+        ---------- lineage (which landed batch, file and row the version came from)
+        _batch_id,
+        _source_file,
+        _source_row,
+        _ingested_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    -- Raw may hold the same rows several times (full exports re-sent): keep the latest landed.
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by tenant_id, partner_id
+        order by _ingested_at desc, _batch_id desc, _source_row desc
+    ) = 1
+
+)
+
+select * from deduplicated

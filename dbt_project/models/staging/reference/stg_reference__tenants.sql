@@ -1,0 +1,34 @@
+-- Tenants as configured in tenants/<id>.yml (lake/reference/tenants.parquet, written by
+-- tenantlake.kpi.write_reference_tables). Empty, typed, when the file has not been written yet.
+with
+
+source as (
+
+    select * from {{ read_lake_parquet(lake_root() ~ '/reference/tenants.parquet', [
+        ('tenant_id', 'varchar'), ('display_name', 'varchar'), ('partner_id', 'varchar'),
+        ('partner_name', 'varchar'), ('industry', 'varchar'), ('currency', 'varchar'),
+        ('timezone', 'varchar'), ('entities', 'varchar')], tenant_column=none) }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        tenant_id,
+        partner_id,
+
+        ---------- attributes
+        display_name,
+        partner_name,
+        industry,
+        currency,
+        timezone,
+        -- canonical entities the tenant's YAML maps, space separated
+        entities as configured_entities
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,212 @@
+"""Customer churn in the next 90 days.
+
+Question: as of a date, will an active customer (ordered in the last 180 days) place no order
+in the next 90 days, or lose most of its revenue (under half its average quarter of the
+past year)? Planner's baseline: the recency/frequency rule, i.e. how overdue the next order is
+against the customer's usual gap, plus how much order frequency dropped.
+
+Only ``fct_orders`` is required: a tenant that sends order headers alone still gets a model;
+ticket, invoice, payment and delivery features are then missing (NaN), not zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models_ml.framework import ModelSpec
+
+FEATURES_SQL = """
+WITH o AS (
+    SELECT tenant_id, customer_id, order_date::DATE AS d, coalesce(order_amount, 0) AS amt
+    FROM fct_orders
+    WHERE list_contains($tenants, tenant_id)
+      AND order_date::DATE <= $as_of AND order_date::DATE > $as_of - 730
+      AND coalesce(status, '') <> 'cancelled'
+),
+cust AS (
+    SELECT tenant_id, customer_id,
+           $as_of - max(d) AS days_since_last_order,
+           least($as_of - min(d), 365) AS customer_tenure_days,  -- capped: older adds little
+           count(*) FILTER (WHERE d > $as_of - 30) AS orders_30d,
+           count(*) FILTER (WHERE d > $as_of - 90) AS orders_90d,
+           count(*) FILTER (WHERE d > $as_of - 180 AND d <= $as_of - 90) AS orders_prev_90d,
+           count(*) FILTER (WHERE d > $as_of - 365) AS orders_365d,
+           coalesce(sum(amt) FILTER (WHERE d > $as_of - 90), 0) AS revenue_90d,
+           coalesce(sum(amt) FILTER (WHERE d > $as_of - 180 AND d <= $as_of - 90), 0)
+               AS revenue_prev_90d,
+           coalesce(sum(amt) FILTER (WHERE d > $as_of - 365), 0) AS revenue_365d,
+           avg(amt) FILTER (WHERE d > $as_of - 90) AS basket_90d,
+           avg(amt) FILTER (WHERE d > $as_of - 365) AS basket_365d,
+           (max(d) FILTER (WHERE d > $as_of - 365) - min(d) FILTER (WHERE d > $as_of - 365))
+               / nullif(count(DISTINCT d) FILTER (WHERE d > $as_of - 365) - 1, 0)
+               AS avg_gap_days_365d
+    FROM o GROUP BY ALL
+    HAVING max(d) > $as_of - 180
+),
+tk AS (  -- CSAT counts only once the ticket was resolved by the cut-off
+    SELECT tenant_id, customer_id,
+           count(*) FILTER (WHERE created_at::DATE > $as_of - 90) AS tickets_90d,
+           count(*) FILTER (WHERE created_at::DATE > $as_of - 90
+                            AND priority IN ('high', 'urgent')) AS urgent_tickets_90d,
+           avg(csat) FILTER (WHERE created_at::DATE > $as_of - 180
+                             AND resolved_at::DATE <= $as_of) AS csat_180d
+    FROM fct_tickets
+    WHERE list_contains($tenants, tenant_id) AND customer_id IS NOT NULL
+      AND created_at::DATE <= $as_of AND created_at::DATE > $as_of - 180
+    GROUP BY ALL
+),
+inv AS (  -- no dispute date in the contract: count invoices old enough to have been disputed
+    SELECT tenant_id, customer_id,
+           avg(coalesce(is_disputed, status = 'disputed')::INT) AS dispute_share_180d,
+           avg((due_date::DATE < $as_of AND NOT EXISTS (
+                SELECT 1 FROM fct_payments pay
+                WHERE pay.tenant_id = i.tenant_id AND pay.invoice_id = i.invoice_id
+                  AND pay.payment_date::DATE <= $as_of))::INT) AS overdue_invoice_share
+    FROM fct_invoices i
+    WHERE list_contains($tenants, tenant_id)
+      AND invoice_date::DATE <= $as_of - 30 AND invoice_date::DATE > $as_of - 210
+    GROUP BY ALL
+),
+pay AS (
+    SELECT i.tenant_id, i.customer_id, avg(p.payment_date::DATE - i.invoice_date::DATE)
+               AS days_to_pay_avg_180d
+    FROM fct_payments p
+    JOIN fct_invoices i ON i.tenant_id = p.tenant_id AND i.invoice_id = p.invoice_id
+    WHERE list_contains($tenants, p.tenant_id)
+      AND p.payment_date::DATE <= $as_of AND p.payment_date::DATE > $as_of - 180
+    GROUP BY ALL
+),
+sends_tickets AS (  -- "no tickets" is 0 only for a tenant that sends tickets at all
+    SELECT DISTINCT tenant_id FROM fct_tickets
+    WHERE list_contains($tenants, tenant_id) AND created_at::DATE <= $as_of
+),
+ship AS (  -- late = delivered after the promise, or still undelivered past it at the cut-off
+    SELECT o.tenant_id, o.customer_id,
+           avg(CASE WHEN s.delivered_date::DATE <= $as_of
+                    THEN (s.delivered_date::DATE > coalesce(s.promised_date, o.promised_date))::INT
+                    ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END)
+               AS late_delivery_share_180d
+    FROM fct_shipments s
+    JOIN fct_orders o ON o.tenant_id = s.tenant_id AND o.order_id = s.order_id
+    WHERE list_contains($tenants, s.tenant_id)
+      AND s.ship_date::DATE <= $as_of AND s.ship_date::DATE > $as_of - 180
+      AND coalesce(s.promised_date, o.promised_date) IS NOT NULL
+    GROUP BY ALL
+)
+SELECT c.tenant_id, c.customer_id,
+       c.days_since_last_order, c.customer_tenure_days,
+       c.orders_30d, c.orders_90d, c.orders_prev_90d, c.orders_365d,
+       (c.orders_90d + 1.0) / (c.orders_prev_90d + 1.0) AS order_trend_90d,
+       c.revenue_90d, c.revenue_prev_90d, c.revenue_365d,
+       (c.revenue_90d + 1.0) / (c.revenue_prev_90d + 1.0) AS revenue_trend_90d,
+       c.basket_90d, c.basket_365d, c.basket_90d / nullif(c.basket_365d, 0) AS basket_trend,
+       c.avg_gap_days_365d,
+       c.days_since_last_order / nullif(c.avg_gap_days_365d, 0) AS recency_vs_usual_gap,
+       CASE WHEN st.tenant_id IS NOT NULL THEN coalesce(tk.tickets_90d, 0) END AS tickets_90d,
+       CASE WHEN st.tenant_id IS NOT NULL THEN coalesce(tk.urgent_tickets_90d, 0) END
+           AS urgent_tickets_90d,
+       tk.csat_180d,
+       inv.dispute_share_180d, inv.overdue_invoice_share, pay.days_to_pay_avg_180d,
+       ship.late_delivery_share_180d
+FROM cust c
+LEFT JOIN tk USING (tenant_id, customer_id)
+LEFT JOIN inv USING (tenant_id, customer_id)
+LEFT JOIN pay USING (tenant_id, customer_id)
+LEFT JOIN ship USING (tenant_id, customer_id)
+LEFT JOIN sends_tickets st ON st.tenant_id = c.tenant_id
+"""
+
+LABELS_SQL = """
+WITH span AS (
+    SELECT tenant_id, max(order_date)::DATE AS last_d FROM fct_orders
+    WHERE list_contains($tenants, tenant_id) GROUP BY 1
+),
+o AS (
+    SELECT tenant_id, customer_id, order_date::DATE AS d, coalesce(order_amount, 0) AS amt
+    FROM fct_orders
+    WHERE list_contains($tenants, tenant_id) AND coalesce(status, '') <> 'cancelled'
+      AND order_date::DATE > $as_of - 365 AND order_date::DATE <= $horizon_end
+),
+past AS (
+    SELECT tenant_id, customer_id, sum(amt) FILTER (WHERE d <= $as_of) / 4.0 AS avg_quarter
+    FROM o WHERE d <= $as_of GROUP BY ALL
+    HAVING max(d) > $as_of - 180
+),
+fut AS (
+    SELECT tenant_id, customer_id, count(*) AS n, sum(amt) AS revenue
+    FROM o WHERE d > $as_of GROUP BY ALL
+)
+SELECT p.tenant_id, p.customer_id,
+       (coalesce(f.n, 0) = 0 OR coalesce(f.revenue, 0) < 0.5 * p.avg_quarter)::INT AS label,
+       $horizon_end AS label_known_date
+FROM past p
+JOIN span s ON s.tenant_id = p.tenant_id
+LEFT JOIN fut f ON f.tenant_id = p.tenant_id AND f.customer_id = p.customer_id
+WHERE $horizon_end <= s.last_d
+"""
+
+SPAN_SQL = """
+SELECT tenant_id, min(order_date)::DATE AS first_date, max(order_date)::DATE AS last_date
+FROM fct_orders WHERE list_contains($tenants, tenant_id) GROUP BY 1
+"""
+
+EXCLUDE_SQL = """
+SELECT tenant_id, customer_id FROM dim_customers
+WHERE list_contains($tenants, tenant_id) AND status IN ('inactive', 'blocked')
+"""
+
+FEATURE_LABELS = {
+    "days_since_last_order": "Days since the last order",
+    "customer_tenure_days": "Days since the first order (up to a year)",
+    "orders_30d": "Orders in the last 30 days",
+    "orders_90d": "Orders in the last 90 days",
+    "orders_prev_90d": "Orders in the 90 days before that",
+    "orders_365d": "Orders in the last year",
+    "order_trend_90d": "Order count vs the previous 90 days",
+    "revenue_90d": "Revenue in the last 90 days",
+    "revenue_prev_90d": "Revenue in the 90 days before that",
+    "revenue_365d": "Revenue in the last year",
+    "revenue_trend_90d": "Revenue vs the previous 90 days",
+    "basket_90d": "Average order value, last 90 days",
+    "basket_365d": "Average order value, last year",
+    "basket_trend": "Recent order value vs the yearly average",
+    "avg_gap_days_365d": "Usual days between orders",
+    "recency_vs_usual_gap": "Time since last order vs the usual gap",
+    "tickets_90d": "Support tickets in the last 90 days",
+    "urgent_tickets_90d": "High-priority tickets in the last 90 days",
+    "csat_180d": "Average CSAT, last 6 months",
+    "dispute_share_180d": "Share of invoices disputed",
+    "overdue_invoice_share": "Share of invoices paid late or still overdue",
+    "days_to_pay_avg_180d": "Average days to pay an invoice",
+    "late_delivery_share_180d": "Share of deliveries late",
+}
+
+
+def recency_frequency_rule(df: pd.DataFrame) -> pd.Series:
+    """Planner's rule: overdue against the usual order gap, plus the drop in order count."""
+    gap = df["avg_gap_days_365d"].fillna(365.0 / np.maximum(df["orders_365d"].fillna(1), 1))
+    overdue = df["days_since_last_order"] / gap.clip(lower=1)
+    drop = (1 - df["orders_90d"] / df["orders_prev_90d"].clip(lower=1)).clip(lower=0)
+    return overdue + drop
+
+
+SPEC = ModelSpec(
+    name="churn",
+    question="Will the customer place no order (or lose most of its revenue) in the next "
+             "90 days?",
+    unit=("customer_id",),
+    features_sql=FEATURES_SQL,
+    labels_sql=LABELS_SQL,
+    span_sql=SPAN_SQL,
+    feature_labels=FEATURE_LABELS,
+    baseline=recency_frequency_rule,
+    baseline_name="recency/frequency rule",
+    horizon_days=90,
+    cutoff_every_days=14,
+    fold_days=70,
+    min_history_days=180,
+    alert_budget=0.1,
+    params={"objective": "binary", "seed": 11},
+    exclude_at_scoring_sql=EXCLUDE_SQL,
+)

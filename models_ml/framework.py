@@ -1,0 +1,1031 @@
+"""The one training loop every predictive model goes through.
+
+A model module (``stockout.py``, ``churn.py``, ``project_failure.py``) declares only what
+differs, as a :class:`ModelSpec`: its feature SQL, its label SQL, its planner's baseline and its
+horizon. Everything else happens here, once:
+
+1. **Features as of a cut-off.** ``spec.features_sql`` is run once per cut-off date with bound
+   parameters ``$tenants`` and ``$as_of``; it may only read rows dated on or before ``$as_of``
+   (``tests/models_ml/test_point_in_time.py`` proves it by rewriting the future).
+2. **Labels** come from ``spec.labels_sql`` (``$as_of``, ``$horizon_end``), which also says when
+   each label became known (``label_known_date``), so training folds never see an outcome that
+   was still in the future at the fold's start.
+3. **Rolling-origin backtest**: ``spec.n_folds`` consecutive test windows at the end of the
+   history; each fold trains on what was known before its window and scores the model and the
+   baseline on the same rows.
+4. **LightGBM** with fixed seeds; the final model is refit on every labelled row.
+5. **MLflow**: one run per trained model (params, per-fold metrics, data window, tenants,
+   features, plots, the model), registered under ``<model>`` (shared) or
+   ``<model>__<tenant>`` (a tenant that keeps its data to itself); the ``champion`` alias moves
+   only when a challenger beats the champion on the same backtest (:func:`promote`).
+6. **Scoring** writes ``lake/predictions/<model>/tenant=<id>/date=<d>/part.parquet`` with
+   probabilities, risk bands and the top three SHAP reasons in plain language.
+7. **Drift**: :func:`drift_report` compares features and scores with the training reference (PSI).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tenantlake.lake import atomic_write, lake_path
+from tenantlake.settings import Home, disable_telemetry
+from tenantlake.tenants import TenantConfig, validate_tenant_id
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+#: Default LightGBM parameters; a spec overrides what it needs. Deterministic on purpose.
+DEFAULT_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "seed": 7,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": 1,  # OpenMP spin-waits badly on a busy small box; data here is small
+    "verbose": -1,
+}
+#: PSI above which a feature (or the score) counts as drifted.
+PSI_FAIL = 0.25
+_ID_COLS = ("tenant_id", "as_of")
+
+
+class NotEnoughData(RuntimeError):
+    """Raised (or reported as a status) when a frame cannot support the backtest."""
+
+
+class NoChampionError(LookupError):
+    """No model with the ``champion`` alias exists yet for a tenant."""
+
+
+# ------------------------------------------------------------------------------ the spec
+
+
+@dataclass(frozen=True)
+class RegressionTarget:
+    """A companion regression trained in the same folds (e.g. 14-day demand).
+
+    ``naive`` is a feature column holding the naive forecast it must beat (seasonal naive).
+    """
+
+    target: str
+    naive: str
+    name: str = "demand"
+    params: Mapping[str, Any] = field(default_factory=lambda: {"objective": "poisson"})
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What makes one model different from the others; the loop lives in this module.
+
+    ``feature_labels`` is both the feature list (its keys, in order) and the readable label of
+    each feature used in prediction reasons, so a feature cannot ship without one.
+    """
+
+    name: str
+    question: str
+    #: Entity key columns of one scored unit (besides ``tenant_id``).
+    unit: tuple[str, ...]
+    #: SELECT tenant_id, *unit, *features — params ``$tenants`` (VARCHAR[]) and ``$as_of`` (DATE).
+    features_sql: str
+    #: SELECT tenant_id, *unit, label, label_known_date[, regression target] — only units whose
+    #: outcome is fully observed; params ``$tenants``, ``$as_of``, ``$horizon_end``.
+    labels_sql: str
+    #: SELECT tenant_id, first_date, last_date of the data the model depends on (``$tenants``).
+    span_sql: str
+    feature_labels: Mapping[str, str]
+    #: The planner's rule as a risk score (higher = riskier) computed from the feature frame.
+    baseline: Callable[[pd.DataFrame], pd.Series]
+    baseline_name: str
+    horizon_days: int
+    cutoff_every_days: int
+    fold_days: int
+    min_history_days: int = 90
+    n_folds: int = 3
+    #: Share of units per tenant and date that the ops team can act on (precision@k).
+    alert_budget: float = 0.1
+    #: Probability thresholds for the ``medium`` and ``high`` risk bands.
+    bands: tuple[float, float] = (0.3, 0.6)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    num_boost_round: int = 250
+    primary_metric: str = "roc_auc"
+    regression: RegressionTarget | None = None
+    min_rows: int = 150
+    min_positives: int = 15
+    #: Optional SELECT tenant_id, *unit of units not to score today (e.g. cancelled projects);
+    #: current state, so used only when scoring, never for training features.
+    exclude_at_scoring_sql: str | None = None
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.feature_labels)
+
+    @property
+    def lgb_params(self) -> dict[str, Any]:
+        return {**DEFAULT_PARAMS, **self.params}
+
+
+def registered_name(spec: ModelSpec, tenant_id: str | None = None) -> str:
+    """Registry name: ``churn`` for the shared model, ``churn__acme`` for a tenant's own."""
+    return spec.name if tenant_id is None else f"{spec.name}__{validate_tenant_id(tenant_id)}"
+
+
+# ------------------------------------------------------------------------------ warehouse
+
+#: Every mart a feature query may read, with the entity whose contract gives its columns.
+MARTS: dict[str, str] = {
+    "fct_orders": "orders", "fct_order_lines": "order_lines", "fct_shipments": "shipments",
+    "fct_inventory_daily": "inventory_snapshots", "fct_purchase_orders": "purchase_orders",
+    "fct_invoices": "invoices", "fct_payments": "payments", "fct_tickets": "tickets",
+    "fct_workflow_runs": "workflow_runs", "fct_opportunities": "opportunities",
+    "fct_projects": "projects", "fct_milestones": "milestones", "dim_customers": "customers",
+    "dim_products": "products", "dim_locations": "locations",
+}
+
+
+@contextlib.contextmanager
+def warehouse(home: Home) -> Iterator[Any]:
+    """A read-only DuckDB connection to the warehouse, never blocking the dbt writer for long.
+
+    A mart that does not exist yet (a fresh project, or a dbt build that skipped it) is stood in
+    for by an empty, typed temp view, so a model degrades to "no rows" instead of failing.
+    """
+    import duckdb
+
+    from tenantlake.contracts import CONTRACTS, SQL_TYPES
+
+    if not home.warehouse.exists():
+        raise FileNotFoundError(
+            f"warehouse {home.warehouse} does not exist; run the pipeline (dbt build) first")
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        have = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()}
+        for mart, entity in MARTS.items():
+            if mart in have:
+                continue
+            cols = ", ".join([f"CAST(NULL AS VARCHAR) AS tenant_id"] + [
+                f'CAST(NULL AS {SQL_TYPES[c.dtype]}) AS "{c.name}"'
+                for c in CONTRACTS[entity].columns])
+            con.execute(f"CREATE TEMP VIEW {mart} AS SELECT {cols} WHERE false")
+        yield con
+    finally:
+        con.close()
+
+
+def _run(con: Any, sql: str, **params: Any) -> pd.DataFrame:
+    """Run SQL binding only the ``$params`` it names (DuckDB rejects unused ones)."""
+    used = set(re.findall(r"\$([a-z_]+)", sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
+
+
+def _as_float(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    for c in cols:
+        if c not in df.columns:
+            df[c] = np.nan
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    return df
+
+
+def features_at(spec: ModelSpec, con: Any, tenant_ids: list[str], as_of: dt.date) -> pd.DataFrame:
+    """Feature rows of every unit as of ``as_of``, from data dated on or before it only.
+
+    Features of entities a tenant does not send come back as NaN; LightGBM treats them as
+    missing rather than as zero (an absent ticket system is not "no tickets").
+    """
+    df = _run(con, spec.features_sql, tenants=list(tenant_ids), as_of=as_of)
+    df.insert(1, "as_of", as_of)
+    return _as_float(df, spec.features)
+
+
+def labels_at(spec: ModelSpec, con: Any, tenant_ids: list[str], as_of: dt.date) -> pd.DataFrame:
+    horizon_end = as_of + dt.timedelta(days=spec.horizon_days)
+    df = _run(con, spec.labels_sql, tenants=list(tenant_ids), as_of=as_of,
+              horizon_end=horizon_end)
+    df["label_known_date"] = pd.to_datetime(df["label_known_date"]).dt.date
+    return df
+
+
+def data_span(spec: ModelSpec, con: Any, tenant_ids: list[str]) -> pd.DataFrame:
+    df = _run(con, spec.span_sql, tenants=list(tenant_ids)).dropna()
+    for c in ("first_date", "last_date"):
+        df[c] = pd.to_datetime(df[c]).dt.date
+    return df
+
+
+def cutoff_dates(spec: ModelSpec, con: Any, tenant_ids: list[str]) -> list[dt.date]:
+    """Cut-offs every ``cutoff_every_days``, counted back from the newest data.
+
+    Counting back (rather than forward from the start) makes the newest cut-off the date a
+    model would score today, so the last folds look like production.
+    """
+    span = data_span(spec, con, tenant_ids)
+    if span.empty:
+        return []
+    first = min(span["first_date"]) + dt.timedelta(days=spec.min_history_days)
+    last = max(span["last_date"])
+    out, d = [], last
+    while d >= first:
+        out.append(d)
+        d -= dt.timedelta(days=spec.cutoff_every_days)
+    return sorted(out)
+
+
+def build_frame(spec: ModelSpec, con: Any, tenant_ids: list[str]) -> pd.DataFrame:
+    """Labelled training rows: features at each cut-off joined to the outcome after it."""
+    keys = ["tenant_id", *spec.unit]
+    parts = []
+    for as_of in cutoff_dates(spec, con, tenant_ids):
+        lab = labels_at(spec, con, tenant_ids, as_of)
+        if lab.empty:
+            continue
+        feats = features_at(spec, con, tenant_ids, as_of)
+        parts.append(feats.merge(lab, on=keys, how="inner"))
+    if not parts:
+        return pd.DataFrame(columns=[*_ID_COLS, *spec.unit, *spec.features, "label"])
+    frame = pd.concat(parts, ignore_index=True)
+    frame["label"] = frame["label"].astype(int)
+    return frame.sort_values(["as_of", *keys], kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ metrics
+
+
+def precision_at_budget(df: pd.DataFrame, score: str, budget: float) -> float:
+    """Precision of the top ``budget`` share of units per tenant and date (at least one)."""
+    hits = flagged = 0
+    for _, g in df.groupby(["tenant_id", "as_of"], sort=False):
+        k = max(1, math.ceil(budget * len(g)))
+        top = g.nlargest(k, score)
+        hits += int(top["label"].sum())
+        flagged += len(top)
+    return hits / flagged if flagged else float("nan")
+
+
+def classification_metrics(df: pd.DataFrame, score: str, prob: str, budget: float) -> dict:
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    y = df["label"].to_numpy()
+    return {
+        "roc_auc": float(roc_auc_score(y, df[score])),
+        "pr_auc": float(average_precision_score(y, df[score])),
+        "brier": float(brier_score_loss(y, df[prob])),
+        "precision_at_k": float(precision_at_budget(df, score, budget)),
+    }
+
+
+def wape(y: np.ndarray, yhat: np.ndarray) -> float:
+    return float(np.abs(y - yhat).sum() / max(np.abs(y).sum(), 1e-9))
+
+
+def mase(y: np.ndarray, yhat: np.ndarray, scale: float) -> float:
+    """MAE scaled by the in-sample (training fold) MAE of the seasonal-naive forecast."""
+    return float(np.abs(y - yhat).mean() / max(scale, 1e-9))
+
+
+#: Metrics where a lower value is better (everything else: higher is better).
+LOWER_IS_BETTER = {"brier", "wape", "mase"}
+
+
+# ------------------------------------------------------------------------------ backtest
+
+
+@dataclass
+class Backtest:
+    """Per-fold metrics of model and baseline, plus the out-of-fold predictions."""
+
+    folds: list[dict]
+    oof: pd.DataFrame
+    features: list[str]
+
+    def mean(self, who: str, metric: str) -> float:
+        vals = [f[who][metric] for f in self.folds if metric in f[who]]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    def table(self) -> list[dict]:
+        """Rows ``metric, model, baseline, delta, better`` averaged over folds."""
+        metrics = [m for m in self.folds[0]["model"]] if self.folds else []
+        rows = []
+        for m in metrics:
+            a, b = self.mean("model", m), self.mean("baseline", m)
+            better = a < b if m in LOWER_IS_BETTER else a > b
+            rows.append({"metric": m, "model": round(a, 4), "baseline": round(b, 4),
+                         "delta": round(a - b, 4), "model_better": bool(better),
+                         "per_fold_model": [round(f["model"].get(m, np.nan), 4)
+                                            for f in self.folds],
+                         "per_fold_baseline": [round(f["baseline"].get(m, np.nan), 4)
+                                               for f in self.folds]})
+        return rows
+
+
+def fold_windows(spec: ModelSpec, frame: pd.DataFrame) -> list[tuple[dt.date, dt.date]]:
+    """``n_folds`` consecutive test windows ``[start, end)`` ending after the newest cut-off."""
+    end = max(frame["as_of"]) + dt.timedelta(days=1)
+    out = []
+    for i in range(spec.n_folds, 0, -1):
+        stop = end - dt.timedelta(days=(i - 1) * spec.fold_days)
+        out.append((stop - dt.timedelta(days=spec.fold_days), stop))
+    return out
+
+
+def _fit(params: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray, rounds: int):
+    import lightgbm as lgb
+
+    return lgb.train(dict(params), lgb.Dataset(X, y, free_raw_data=True), num_boost_round=rounds)
+
+
+def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | None = None,
+             features: list[str] | None = None) -> Backtest:
+    """Rolling-origin backtest of model and baseline on the same rows of every fold.
+
+    A fold trains only on rows whose label was known before its test window opens
+    (``label_known_date <= start``): a churn label needs 90 days of future, so rows from the
+    last 90 days before the window would otherwise leak the test period into training.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    params = {**spec.lgb_params, **(params or {})}
+    features = features or spec.features
+    folds, oof = [], []
+    for i, (start, stop) in enumerate(fold_windows(spec, frame)):
+        train = frame[frame["label_known_date"] <= start]
+        test = frame[(frame["as_of"] >= start) & (frame["as_of"] < stop)].copy()
+        if (len(train) < spec.min_rows or train["label"].nunique() < 2
+                or test["label"].nunique() < 2 or train["label"].sum() < spec.min_positives):
+            log.info("model=%s fold %d [%s, %s): skipped (train=%d rows, test=%d rows)",
+                     spec.name, i, start, stop, len(train), len(test))
+            continue
+        booster = _fit(params, train[features], train["label"].to_numpy(),
+                       spec.num_boost_round)
+        test["p_model"] = booster.predict(test[features])
+        base_train = spec.baseline(train).fillna(-1e9).to_numpy()
+        test["s_baseline"] = spec.baseline(test).fillna(-1e9).to_numpy()
+        # the rule's score becomes a probability the fair way: fitted on the training fold
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
+        iso.fit(base_train, train["label"].to_numpy())
+        test["p_baseline"] = iso.predict(test["s_baseline"].to_numpy())
+        fold = {"fold": i, "test_start": start.isoformat(), "test_end": stop.isoformat(),
+                "n_train": int(len(train)), "n_test": int(len(test)),
+                "positives_test": int(test["label"].sum()),
+                "model": classification_metrics(test, "p_model", "p_model", spec.alert_budget),
+                "baseline": classification_metrics(test, "s_baseline", "p_baseline",
+                                                   spec.alert_budget)}
+        if spec.regression is not None:
+            fold["model"].update(_regression_fold(spec, params, train, test, features))
+            fold["baseline"].update(_naive_fold(spec, train, test))
+        folds.append(fold)
+        test["fold"] = i
+        oof.append(test)
+    oof_df = pd.concat(oof, ignore_index=True) if oof else pd.DataFrame()
+    return Backtest(folds=folds, oof=oof_df, features=list(features))
+
+
+def _naive_scale(spec: ModelSpec, train: pd.DataFrame) -> float:
+    r = spec.regression
+    return float(np.abs(train[r.target] - train[r.naive].fillna(0)).mean())
+
+
+def _regression_fold(spec, params, train, test, features) -> dict:
+    r = spec.regression
+    booster = _fit({**params, **r.params}, train[features], train[r.target].to_numpy(),
+                   spec.num_boost_round)
+    pred = booster.predict(test[features])
+    test[f"{r.name}_pred"] = pred
+    y = test[r.target].to_numpy()
+    return {f"{r.name}_wape": wape(y, pred), f"{r.name}_mase": mase(y, pred, _naive_scale(spec, train))}
+
+
+def _naive_fold(spec, train, test) -> dict:
+    r = spec.regression
+    y, naive = test[r.target].to_numpy(), test[r.naive].fillna(0).to_numpy()
+    return {f"{r.name}_wape": wape(y, naive), f"{r.name}_mase": mase(y, naive, _naive_scale(spec, train))}
+
+
+# ------------------------------------------------------------------------------ reference & reasons
+
+
+def _bins(values: pd.Series, n: int = 10) -> list[float]:
+    v = values.dropna().to_numpy()
+    if len(v) == 0:
+        return []
+    return sorted(set(np.quantile(v, np.linspace(0, 1, n + 1)[1:-1]).round(10).tolist()))
+
+
+def _distribution(values: pd.Series | np.ndarray, edges: list[float]) -> list[float]:
+    """Share of values per bin (``len(edges)+1`` bins) plus a final bin for missing values."""
+    v = pd.Series(values, dtype="float64")
+    miss = v.isna().to_numpy()
+    idx = np.searchsorted(np.asarray(edges, dtype=float), v[~miss].to_numpy(), side="right")
+    counts = np.bincount(idx, minlength=len(edges) + 1).astype(float)
+    counts = np.append(counts, miss.sum())
+    return (counts / max(counts.sum(), 1)).tolist()
+
+
+def psi(expected: list[float], actual: list[float], eps: float = 1e-4) -> float:
+    e = np.clip(np.asarray(expected), eps, None)
+    a = np.clip(np.asarray(actual), eps, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def build_reference(features: list[str], frame: pd.DataFrame, scores: np.ndarray) -> dict:
+    """What scoring and drift checks need from training: medians and binned distributions.
+
+    Distributions are kept at two resolutions: deciles, and quintiles for checks on a small
+    tenant, where ten bins over a few dozen rows would report sampling noise as drift.
+    """
+    ref: dict[str, Any] = {"features": features, "medians": {}, "bins": {}}
+    for f in features:
+        med = frame[f].median()
+        ref["medians"][f] = None if pd.isna(med) else float(med)
+        ref["bins"][f] = _binned(frame[f])
+    ref["score"] = _binned(pd.Series(scores))
+    return ref
+
+
+def _binned(values: pd.Series) -> dict:
+    out = {}
+    for n in (10, 5):
+        edges = _bins(values, n)
+        out[str(n)] = {"edges": edges, "expected": _distribution(values, edges)}
+    return out
+
+
+def _psi_of(binned: dict, values: pd.Series | np.ndarray, n_bins: int) -> float:
+    b = binned[str(n_bins)]
+    return round(psi(b["expected"], _distribution(values, b["edges"])), 4)
+
+
+def _fmt(name: str, v: float | None) -> str:
+    if v is None or pd.isna(v):
+        return "n/a"
+    if "_share" in name or name.endswith("_rate"):
+        return f"{v:.0%}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.1f}".rstrip("0").rstrip(".") if abs(v) < 10 else f"{v:.0f}"
+
+
+def reason_text(feature: str, label: str, value: float, median: float | None) -> str:
+    """One plain-language reason, e.g. ``Days since last order is high (64; typical 21)``."""
+    if value is None or pd.isna(value):
+        return f"{label}: not available"
+    if median is None or pd.isna(median) or value == median:
+        return f"{label}: {_fmt(feature, value)}"
+    word = "high" if value > median else "low"
+    return f"{label} is {word} ({_fmt(feature, value)}; typical {_fmt(feature, median)})"
+
+
+def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, reference: dict,
+                n: int = 3) -> list[list[str]]:
+    """Top ``n`` features pushing each prediction up (positive SHAP value), as sentences."""
+    feats = list(X.columns)
+    out = []
+    values = X.to_numpy()
+    shap_vals = contrib[:, : len(feats)]
+    for i in range(len(X)):
+        order = np.argsort(-shap_vals[i])
+        picked = [j for j in order[:n] if shap_vals[i, j] > 0]
+        out.append([reason_text(feats[j], spec.feature_labels.get(feats[j], feats[j]),
+                                values[i, j], reference["medians"].get(feats[j]))
+                    for j in picked])
+    return out
+
+
+def risk_band(spec: ModelSpec, p: np.ndarray) -> np.ndarray:
+    medium, high = spec.bands
+    return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
+
+
+# ------------------------------------------------------------------------------ MLflow
+
+
+def _mlflow(home: Home):
+    """MLflow pointed at the project's own sqlite store; nothing may reach the network."""
+    disable_telemetry()
+    os.environ["MLFLOW_ENABLE_TELEMETRY"] = "false"
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+
+    home.ensure()
+    mlflow.set_tracking_uri(home.mlflow_uri)
+    mlflow.set_registry_uri(home.mlflow_uri)
+    return mlflow
+
+
+def _experiment_id(mlflow, home: Home, spec: ModelSpec) -> str:
+    name = f"tenantlake-{spec.name}"
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    loc = (home.mlflow_artifacts / spec.name).resolve()
+    loc.mkdir(parents=True, exist_ok=True)
+    return mlflow.create_experiment(name, artifact_location=loc.as_uri())
+
+
+def _pip_requirements() -> list[str]:
+    """Pinned explicitly so MLflow does not spawn a process to infer them (slow, noisy)."""
+    from importlib.metadata import version
+
+    return [f"lightgbm=={version('lightgbm')}", f"pandas=={version('pandas')}",
+            f"numpy=={version('numpy')}"]
+
+
+def _plot_calibration(oof: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+    for col, name in (("p_model", "model"), ("p_baseline", "baseline")):
+        frac, mean = calibration_curve(oof["label"], oof[col], n_bins=10, strategy="quantile")
+        ax.plot(mean, frac, marker="o", label=name)
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_title("Calibration (out-of-fold)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _plot_importance(booster, path: Path, spec: ModelSpec) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+    gain = gain.sort_values().tail(20)
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(gain) + 1.2))
+    ax.barh([spec.feature_labels.get(f, f) for f in gain.index], gain.to_numpy())
+    ax.set_xlabel("total gain")
+    ax.set_title(f"{spec.name}: feature importance")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _frame_fingerprint(frame: pd.DataFrame, features: list[str]) -> str:
+    cols = [*_ID_COLS, "label", *features]
+    h = pd.util.hash_pandas_object(frame[cols].astype({"as_of": str}), index=False)
+    return hashlib.sha256(h.to_numpy().tobytes()).hexdigest()[:16]
+
+
+def backtest_key(spec: ModelSpec, frame: pd.DataFrame) -> str:
+    """Identifies a backtest: same key means the same rows, labels and fold windows."""
+    windows = [(a.isoformat(), b.isoformat()) for a, b in fold_windows(spec, frame)]
+    raw = json.dumps({"windows": windows, "rows": _frame_fingerprint(frame, [])})
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------ training
+
+
+@dataclass
+class RunSummary:
+    """One trained (or not trained) model: shared, or one tenant's own."""
+
+    registered_model: str
+    scope: str  # "shared" | "tenant"
+    tenants: list[str]
+    status: str  # "trained" | "not_enough_data"
+    reason: str = ""
+    run_id: str | None = None
+    version: str | None = None
+    rows: int = 0
+    positives: int = 0
+    table: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    model: str
+    runs: list[RunSummary]
+    #: tenant id -> "shared" | "own_model" | "not_enough_data" | "no_data"
+    tenant_status: dict[str, str]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, scope: str,
+                 params: Mapping[str, Any] | None) -> RunSummary:
+    tenants = sorted(frame["tenant_id"].unique().tolist()) if len(frame) else []
+    summary = RunSummary(registered_model=name, scope=scope, tenants=tenants,
+                         status="not_enough_data", rows=int(len(frame)),
+                         positives=int(frame["label"].sum()) if len(frame) else 0)
+    if len(frame) < spec.min_rows or summary.positives < spec.min_positives:
+        summary.reason = (f"{len(frame)} labelled rows, {summary.positives} positives "
+                          f"(need {spec.min_rows} and {spec.min_positives})")
+        return summary
+    all_params = {**spec.lgb_params, **(params or {})}
+    bt = backtest(spec, frame, all_params)
+    if len(bt.folds) < spec.n_folds:
+        summary.reason = (f"only {len(bt.folds)} of {spec.n_folds} backtest folds have enough "
+                          "history and both outcomes")
+        return summary
+    booster = _fit(all_params, frame[spec.features], frame["label"].to_numpy(),
+                   spec.num_boost_round)
+    # out-of-fold scores, not in-sample ones: what the model really outputs on unseen rows
+    reference = build_reference(spec.features, frame, bt.oof["p_model"].to_numpy())
+    demand = None
+    if spec.regression is not None:
+        r = spec.regression
+        demand = _fit({**all_params, **r.params}, frame[spec.features],
+                      frame[r.target].to_numpy(), spec.num_boost_round)
+    summary.table = bt.table()
+    mlflow = _mlflow(home)
+    from mlflow.models import infer_signature
+
+    exp = _experiment_id(mlflow, home, spec)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    with mlflow.start_run(experiment_id=exp, run_name=f"{name}-{stamp}") as run:
+        mlflow.log_params({f"lgb.{k}": v for k, v in all_params.items()})
+        mlflow.log_params({
+            "model": spec.name, "scope": scope, "horizon_days": spec.horizon_days,
+            "n_folds": spec.n_folds, "fold_days": spec.fold_days,
+            "cutoff_every_days": spec.cutoff_every_days, "num_boost_round": spec.num_boost_round,
+            "n_features": len(spec.features), "rows": len(frame),
+            "positives": summary.positives, "baseline": spec.baseline_name,
+            "data_window_start": str(min(frame["as_of"])),
+            "data_window_end": str(max(frame["as_of"])),
+            "tenants": ",".join(tenants)[:500],
+        })
+        mlflow.set_tags({"tenantlake.model": spec.name, "tenantlake.scope": scope,
+                         "tenantlake.tenants": ",".join(tenants),
+                         "tenantlake.backtest_key": backtest_key(spec, frame),
+                         "tenantlake.primary_metric": spec.primary_metric})
+        for f in bt.folds:
+            for who in ("model", "baseline"):
+                for m, v in f[who].items():
+                    mlflow.log_metric(f"{who}_{m}", v, step=f["fold"])
+        for row in summary.table:
+            mlflow.log_metric(f"mean_model_{row['metric']}", row["model"])
+            mlflow.log_metric(f"mean_baseline_{row['metric']}", row["baseline"])
+        with tempfile.TemporaryDirectory() as tmp:
+            t = Path(tmp)
+            (t / "backtest.json").write_text(json.dumps(
+                {"folds": bt.folds, "table": summary.table}, indent=1, default=str))
+            (t / "features.json").write_text(json.dumps(
+                {"features": spec.features, "labels": dict(spec.feature_labels)}, indent=1))
+            (t / "params.json").write_text(json.dumps(all_params, indent=1, default=str))
+            (t / "reference.json").write_text(json.dumps(reference))
+            _plot_calibration(bt.oof, t / "calibration.png")
+            _plot_importance(booster, t / "importance.png", spec)
+            mlflow.log_artifacts(tmp)
+        X = frame[spec.features].head(20)
+        info = mlflow.lightgbm.log_model(
+            booster, name="model", registered_model_name=name,
+            signature=infer_signature(X, booster.predict(X)), pip_requirements=_pip_requirements())
+        if demand is not None:
+            mlflow.lightgbm.log_model(demand, name=f"{spec.regression.name}_model",
+                                      pip_requirements=_pip_requirements())
+        summary.run_id = run.info.run_id
+        summary.version = str(info.registered_model_version)
+    summary.status = "trained"
+    log.info("model=%s registered=%s version=%s tenants=%s rows=%d",
+             spec.name, name, summary.version, ",".join(tenants), len(frame))
+    return summary
+
+
+def train(spec: ModelSpec, home: Home, tenants: Mapping[str, TenantConfig],
+          params: Mapping[str, Any] | None = None) -> TrainResult:
+    """Train the shared model on consenting tenants and an own model per other tenant.
+
+    Governance: a tenant with ``share_training_data: false`` is never queried for the shared
+    frame (its id is not even bound into the SQL), and the frame's tenant set is asserted.
+    """
+    sharing = sorted(t.id for t in tenants.values() if t.share_training_data)
+    private = sorted(t.id for t in tenants.values() if not t.share_training_data)
+    runs: list[RunSummary] = []
+    status: dict[str, str] = {}
+    with warehouse(home) as con:
+        frames = {}
+        if sharing:
+            frames[None] = build_frame(spec, con, sharing)
+            leaked = set(frames[None]["tenant_id"]) - set(sharing)
+            if leaked:  # the SQL must filter by $tenants; refuse to train if it did not
+                raise RuntimeError(f"model={spec.name}: shared frame holds non-sharing "
+                                   f"tenants {sorted(leaked)}")
+        for tid in private:
+            frames[tid] = build_frame(spec, con, [tid])
+    for tid, frame in frames.items():
+        scope = "shared" if tid is None else "tenant"
+        s = _fit_and_log(spec, home, frame, registered_name(spec, tid), scope, params)
+        if s.status != "trained":
+            log.warning("model=%s tenant_id=%s: not enough data: %s", spec.name,
+                        tid or ",".join(sharing), s.reason)
+        runs.append(s)
+    present = set(runs[0].tenants) if sharing and runs else set()
+    shared_ok = bool(sharing) and runs[0].status == "trained"
+    for tid in sharing:
+        status[tid] = ("shared" if shared_ok and tid in present
+                       else "no_data" if tid not in present else "not_enough_data")
+    for s in runs:
+        if s.scope == "tenant":
+            tid = s.registered_model.split("__", 1)[1]
+            status[tid] = "own_model" if s.status == "trained" else (
+                "no_data" if s.rows == 0 else "not_enough_data")
+    return TrainResult(model=spec.name, runs=runs, tenant_status=status)
+
+
+# ------------------------------------------------------------------------------ evaluate & promote
+
+
+def _client(home: Home):
+    mlflow = _mlflow(home)
+    return mlflow, mlflow.MlflowClient()
+
+
+def _version(client, name: str, version: str | None):
+    if version is not None:
+        return client.get_model_version(name, str(version))
+    versions = client.search_model_versions(f"name = '{_quote(name)}'")
+    if not versions:
+        raise LookupError(f"no registered versions of {name!r}; run `tenantlake models train`")
+    return max(versions, key=lambda v: int(v.version))
+
+
+def _quote(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_-]+", name):
+        raise ValueError(f"invalid registered model name {name!r}")
+    return name
+
+
+def _champion(client, name: str):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def _load_json(mlflow, run_id: str, artifact: str) -> dict:
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact)
+    return json.loads(Path(path).read_text())
+
+
+def evaluate(spec: ModelSpec, home: Home, tenant_id: str | None = None,
+             version: str | None = None) -> dict:
+    """The backtest table of a registered version (default: the newest) from MLflow."""
+    mlflow, client = _client(home)
+    name = registered_name(spec, tenant_id)
+    mv = _version(client, name, version)
+    champ = _champion(client, name)
+    bt = _load_json(mlflow, mv.run_id, "backtest.json")
+    run = client.get_run(mv.run_id)
+    return {"model": spec.name, "registered_model": name, "version": mv.version,
+            "champion_version": champ.version if champ else None,
+            "baseline": spec.baseline_name, "run_id": mv.run_id,
+            "tenants": run.data.tags.get("tenantlake.tenants", "").split(","),
+            "data_window": [run.data.params.get("data_window_start"),
+                            run.data.params.get("data_window_end")],
+            "table": bt["table"], "folds": bt["folds"]}
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    registered_model: str
+    challenger_version: str
+    champion_version: str | None
+    metric: str
+    challenger: float
+    champion: float | None
+    baseline: float
+    promoted: bool
+    reason: str
+
+
+def decide(challenger: float, champion: float | None, baseline: float,
+           min_gain: float = 0.0, lower_is_better: bool = False) -> tuple[bool, str]:
+    """The promotion rule, on one metric of the same backtest.
+
+    With no champion the challenger must beat the planner's baseline; otherwise it must beat
+    the champion by more than ``min_gain``. Ties keep the champion (no churn of aliases).
+    """
+    sign = -1 if lower_is_better else 1
+    if champion is None:
+        ok = sign * (challenger - baseline) > 0
+        return ok, ("beats the baseline" if ok else "does not beat the baseline") + \
+            f" ({challenger:.4f} vs {baseline:.4f}); no champion yet"
+    ok = sign * (challenger - champion) > min_gain
+    return ok, ("beats" if ok else "does not beat") + \
+        f" the champion ({challenger:.4f} vs {champion:.4f}, min gain {min_gain})"
+
+
+def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
+            version: str | None = None, min_gain: float = 0.0) -> PromotionDecision:
+    """Move the ``champion`` alias to a challenger only if it wins on the same backtest.
+
+    When the champion was backtested on other data (an older run), its recipe (params and
+    feature list) is re-run on the challenger's rows, so the two are compared like for like.
+    """
+    mlflow, client = _client(home)
+    name = registered_name(spec, tenant_id)
+    chall = _version(client, name, version)
+    champ = _champion(client, name)
+    metric = spec.primary_metric
+    lower = metric in LOWER_IS_BETTER
+    c_run = client.get_run(chall.run_id)
+    c_val = c_run.data.metrics[f"mean_model_{metric}"]
+    b_val = c_run.data.metrics[f"mean_baseline_{metric}"]
+    champ_val = None
+    if champ is not None and champ.version == chall.version:
+        return PromotionDecision(name, str(chall.version), str(champ.version), metric, c_val,
+                                 c_val, b_val, False, "already champion")
+    if champ is not None:
+        k_run = client.get_run(champ.run_id)
+        same = (k_run.data.tags.get("tenantlake.backtest_key")
+                == c_run.data.tags.get("tenantlake.backtest_key"))
+        if same:
+            champ_val = k_run.data.metrics[f"mean_model_{metric}"]
+        else:
+            champ_val = _rerun_champion(spec, home, mlflow, champ.run_id,
+                                        c_run.data.tags["tenantlake.tenants"].split(","))
+    ok, reason = decide(c_val, champ_val, b_val, min_gain, lower)
+    if ok:
+        client.set_registered_model_alias(name, CHAMPION, chall.version)
+        client.set_model_version_tag(name, chall.version, "promoted_at",
+                                     dt.datetime.now(dt.timezone.utc).isoformat())
+    log.info("model=%s registered=%s challenger=v%s champion=%s promoted=%s: %s", spec.name,
+             name, chall.version, champ.version if champ else None, ok, reason)
+    return PromotionDecision(name, str(chall.version), str(champ.version) if champ else None,
+                             metric, c_val, champ_val, b_val, ok, reason)
+
+
+def _rerun_champion(spec, home, mlflow, run_id: str, tenant_ids: list[str]) -> float:
+    params = _load_json(mlflow, run_id, "params.json")
+    features = _load_json(mlflow, run_id, "features.json")["features"]
+    with warehouse(home) as con:
+        frame = build_frame(spec, con, tenant_ids)
+    for f in features:  # a feature the spec no longer computes is simply missing
+        if f not in frame.columns:
+            frame[f] = np.nan
+    return backtest(spec, frame, params, features).mean("model", spec.primary_metric)
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    path: Path
+    rows: int
+    model_version: str
+    registered_model: str = ""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    registered_model: str
+    version: str
+    run_id: str
+    booster: Any
+    reference: dict
+
+
+def load_champion(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
+    """The tenant's own champion if it has one, else the shared champion.
+
+    A tenant that keeps its data to itself may still be *scored* by the shared model (no
+    data leaves the tenant at scoring); its own model wins as soon as it has one.
+    """
+    mlflow, client = _client(home)
+    for name in (registered_name(spec, tenant_id), registered_name(spec)):
+        champ = _champion(client, name)
+        if champ is None:
+            continue
+        booster = mlflow.lightgbm.load_model(f"models:/{name}@{CHAMPION}")
+        ref = _load_json(mlflow, champ.run_id, "reference.json")
+        return LoadedModel(name, str(champ.version), champ.run_id, booster, ref)
+    raise NoChampionError(
+        f"tenant_id={tenant_id}: no champion for model {spec.name!r} (shared or own); "
+        f"run `tenantlake models train --model {spec.name}` then `tenantlake models promote`")
+
+
+def score_frame(spec: ModelSpec, model: LoadedModel, feats: pd.DataFrame) -> pd.DataFrame:
+    """Probabilities, risk bands and reasons for a feature frame (pure; no I/O)."""
+    features = model.reference["features"]
+    X = _as_float(feats.copy(), features)[features]
+    keys = ["tenant_id", *spec.unit]
+    out = feats[keys].copy()
+    out["as_of"] = pd.to_datetime(feats["as_of"]).dt.date
+    if len(X):
+        p = model.booster.predict(X)
+        contrib = model.booster.predict(X, pred_contrib=True)
+        reasons = top_reasons(spec, X, contrib, model.reference)
+    else:
+        p, reasons = np.array([], dtype=float), []
+    out["probability"] = p.astype("float64")
+    out["risk_band"] = risk_band(spec, p) if len(X) else pd.Series([], dtype="object")
+    out["horizon_days"] = spec.horizon_days
+    out["model_name"] = model.registered_model
+    out["model_version"] = model.version
+    for i in range(3):
+        out[f"reason_{i + 1}"] = [r[i] if len(r) > i else None for r in reasons]
+    return out.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def score(spec: ModelSpec, home: Home, tenant: TenantConfig, as_of: dt.date) -> ScoreResult:
+    """Score every unit of one tenant as of a date and publish the partition atomically."""
+    model = load_champion(spec, home, tenant.id)
+    with warehouse(home) as con:
+        feats = features_at(spec, con, [tenant.id], as_of)
+        if spec.exclude_at_scoring_sql and len(feats):
+            drop = _run(con, spec.exclude_at_scoring_sql, tenants=[tenant.id])
+            if len(drop):
+                keys = ["tenant_id", *spec.unit]
+                m = feats.merge(drop.assign(_drop=1), on=keys, how="left")
+                feats = feats[m["_drop"].isna().to_numpy()]
+    out = score_frame(spec, model, feats)
+    target = lake_path(home.lake, "predictions", spec.name, tenant.id, as_of) / "part.parquet"
+    with atomic_write(target) as tmp:
+        out.to_parquet(tmp, index=False)
+    log.info("model=%s tenant_id=%s as_of=%s rows=%d version=%s path=%s", spec.name, tenant.id,
+             as_of, len(out), model.version, target)
+    return ScoreResult(path=target, rows=len(out), model_version=model.version,
+                       registered_model=model.registered_model)
+
+
+def latest_data_date(spec: ModelSpec, home: Home, tenant_id: str) -> dt.date | None:
+    """Newest date of the data the model reads for a tenant (the natural scoring date)."""
+    with warehouse(home) as con:
+        span = data_span(spec, con, [validate_tenant_id(tenant_id)])
+    return None if span.empty else max(span["last_date"])
+
+
+# ------------------------------------------------------------------------------ drift
+
+
+def drift_report(model: str | ModelSpec, tenant_id: str, home: Home,
+                 as_of: dt.date | None = None, threshold: float = PSI_FAIL,
+                 n_cutoffs: int = 4) -> dict:
+    """PSI of each feature and of the score, this tenant now vs the champion's training data.
+
+    Meant as a Dagster asset check: ``passed`` is false when the score or any feature drifts
+    past ``threshold`` (0.25, the usual "significant shift"); ``failing`` names them. "Now" is
+    the last ``n_cutoffs`` cut-offs up to ``as_of`` (default: the tenant's newest data), so a
+    tenant with few units still gives a sample worth binning; under 300 rows, quintiles are
+    compared instead of deciles.
+    """
+    if isinstance(model, str):
+        from models_ml import SPECS
+
+        spec = SPECS[model]
+    else:
+        spec = model
+    validate_tenant_id(tenant_id)
+    loaded = load_champion(spec, home, tenant_id)
+    as_of = as_of or latest_data_date(spec, home, tenant_id)
+    base = {"model": spec.name, "tenant_id": tenant_id,
+            "registered_model": loaded.registered_model, "model_version": loaded.version,
+            "threshold": threshold, "features": {}, "score_psi": None, "failing": []}
+    if as_of is None:
+        return {**base, "as_of": None, "rows": 0, "passed": True, "status": "no_data"}
+    with warehouse(home) as con:
+        parts = [features_at(spec, con, [tenant_id],
+                             as_of - dt.timedelta(days=k * spec.cutoff_every_days))
+                 for k in range(n_cutoffs)]
+    feats = pd.concat(parts, ignore_index=True)
+    if feats.empty:
+        return {**base, "as_of": as_of.isoformat(), "rows": 0, "passed": True,
+                "status": "no_rows"}
+    ref = loaded.reference
+    n_bins = 10 if len(feats) >= 300 else 5
+    X = _as_float(feats.copy(), ref["features"])[ref["features"]]
+    per_feature = {f: _psi_of(ref["bins"][f], X[f], n_bins) for f in ref["features"]}
+    score_psi = _psi_of(ref["score"], loaded.booster.predict(X), n_bins)
+    failing = sorted(f for f, v in per_feature.items() if v > threshold)
+    if score_psi > threshold:
+        failing = ["<score>", *failing]
+    if failing:
+        log.warning("model=%s tenant_id=%s drift: %s", spec.name, tenant_id, ", ".join(failing))
+    return {**base, "as_of": as_of.isoformat(), "rows": int(len(feats)), "bins": n_bins,
+            "features": per_feature, "score_psi": score_psi, "failing": failing,
+            "passed": not failing, "status": "drift" if failing else "ok"}

@@ -1,0 +1,3 @@
+from tenantlake.cli import app
+
+app()

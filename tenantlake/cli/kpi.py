@@ -1,0 +1,138 @@
+"""`tenantlake kpi ...`: the KPI catalog and a tenant's KPI values (from serving Parquet)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import typer
+
+kpi_app = typer.Typer(help="KPIs: the catalog (defined once, in dbt) and a tenant's values.",
+                      no_args_is_help=True)
+
+
+class Grain(str, Enum):
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _fmt(value, unit: str) -> str:
+    if value is None or value != value:  # None or NaN
+        return ""
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+@kpi_app.command("list")
+def list_kpis(
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+) -> None:
+    """List every KPI with its formula, grain, unit, direction and owner.
+
+    Example: tenantlake kpi list --format csv
+    """
+    import csv
+    import json
+    import sys
+    from dataclasses import asdict
+
+    from tenantlake.kpi import kpi_definitions
+
+    defs = list(kpi_definitions().values())
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps([asdict(d) | {"direction": d.direction} for d in defs], indent=2))
+        return
+    if fmt is OutputFormat.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(["kpi_name", "label", "formula", "grain", "unit", "direction", "owner"])
+        for d in defs:
+            w.writerow([d.kpi_name, d.label, d.formula, f"tenant x day ({d.date_attribution})",
+                        d.unit, d.direction, d.owner])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("kpi", "label", "formula", "grain (day attributed by)", "unit", "direction",
+              "owner", title=f"{len(defs)} KPIs (dbt_project/seeds/kpi_definitions.csv)")
+    for d in defs:
+        t.add_row(d.kpi_name, d.label, d.formula, d.date_attribution, d.unit, d.direction, d.owner)
+    Console().print(t)
+
+
+@kpi_app.command("show")
+def show(
+    tenant_id: str = typer.Argument(..., help="Tenant id, e.g. acme-distribution."),
+    grain: Grain = typer.Option(Grain.month, "--grain", help="day, week or month."),
+    date_from: dt.datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"],
+                                          help="First period start (YYYY-MM-DD)."),
+    date_to: dt.datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"],
+                                        help="Last period start (YYYY-MM-DD)."),
+    kpi: list[str] = typer.Option(None, "--kpi", help="Only this KPI (repeatable)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+) -> None:
+    """Show a tenant's KPI values against target and prior period.
+
+    Reads the published serving Parquet (lake/serving/fct_kpi_values/tenant=<id>/), never the
+    warehouse, so it works while a pipeline runs.
+
+    Example: tenantlake kpi show acme-distribution --grain week --from 2026-01-01
+    """
+    from rich.console import Console
+
+    from tenantlake.kpi import kpi_definitions
+    from tenantlake.serving import kpi_values
+    from tenantlake.settings import home
+    from tenantlake.tenants import TenantIdError, validate_tenant_id
+
+    err = Console(stderr=True)
+    try:
+        validate_tenant_id(tenant_id)
+    except TenantIdError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    defs = kpi_definitions()
+    unknown = [k for k in (kpi or []) if k not in defs]
+    if unknown:
+        err.print(f"[red]unknown KPI(s) {', '.join(unknown)}; see `tenantlake kpi list`[/red]")
+        raise typer.Exit(2)
+    df = kpi_values(home(), tenant_id, grain=grain.value,
+                    date_from=date_from.date() if date_from else None,
+                    date_to=date_to.date() if date_to else None, kpis=kpi or None)
+    if df is None:
+        err.print(f"[red]tenant {tenant_id}: no published KPIs yet (lake/serving/fct_kpi_values/"
+                  f"tenant={tenant_id}); run the pipeline first[/red]")
+        raise typer.Exit(1)
+    cols = ["kpi_name", "grain", "period_start", "value", "target", "prior_value", "change",
+            "is_available", "numerator", "denominator"]
+    df = df[cols]
+    if fmt is OutputFormat.csv:
+        typer.echo(df.to_csv(index=False), nl=False)
+        return
+    if fmt is OutputFormat.json:
+        typer.echo(df.to_json(orient="records", date_format="iso", indent=2))
+        return
+    from rich.table import Table
+
+    t = Table("kpi", "period", "value", "target", "prior", "change", title=(
+        f"{tenant_id}: KPIs by {grain.value}"))
+    for r in df.itertuples(index=False):
+        unit = defs[r.kpi_name].unit if r.kpi_name in defs else ""
+        value = _fmt(r.value, unit) if r.is_available else "[dim]not available[/dim]"
+        t.add_row(defs[r.kpi_name].label if r.kpi_name in defs else r.kpi_name,
+                  str(r.period_start)[:10], value, _fmt(r.target, unit),
+                  _fmt(r.prior_value, unit), _fmt(r.change, unit))
+    Console().print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(kpi_app, name="kpi")

@@ -1,0 +1,516 @@
+"""Land one tenant: read every source unit, map, validate, write batches, gate, record.
+
+Write protocol per (unit, entity) batch — why each step is where it is:
+
+1. ``lake.clean_orphans`` at start removes temp files of killed writers.
+2. The batch id is derived from the unit's content hash, so the raw file name is deterministic:
+   ``lake/raw/<entity>/tenant=<id>/date=<landing date>/<batch_id>.parquet``.
+3. Good rows stream into a temp file (``lake.atomic_write``), bad rows into the quarantine temp
+   file; both are fsynced and renamed into place only when the whole unit was read. A reader
+   never sees a file without a footer; a failed read leaves nothing.
+4. Copies of the same batch under another date (a crash yesterday after the rename, before the
+   ledger) and batches of an earlier version of the same file (same label, other content) are
+   deleted: a changed file replaces its predecessor, never duplicates it.
+5. The ledger row is written last. Landing the same content again is a no-op; a crash between 3
+   and 5 re-lands the unit into the same file name on the next run — no duplicates either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from tenantlake import lake, store
+from tenantlake.contracts import arrow_schema, get_contract
+from tenantlake.landing.errors import LandingConfigError, LandingError
+from tenantlake.landing.gate import GxSampler, evaluate_gate, load_expectations, run_gx_check
+from tenantlake.landing.report import CheckResult, EntityReport, LandingReport
+from tenantlake.landing.sources import SourceUnit, iter_units
+from tenantlake.landing.sources.files import RESERVED, check_drop_folder
+from tenantlake.landing.transform import (
+    DRIFT_PREFIX,
+    ChunkResult,
+    KeyTracker,
+    EntityPlan,
+    validate_mappings,
+)
+from tenantlake.tenants import Source, TenantConfig
+
+_log = logging.getLogger(__name__)
+
+
+class TenantLog(logging.LoggerAdapter):
+    """Prefixes every line with ``tenant=<id>`` (conventions: tenant id in every log line)."""
+
+    def process(self, msg, kwargs):
+        return f"tenant={self.extra['tenant_id']} {msg}", kwargs
+
+
+def batch_id_for(content_hash: str) -> str:
+    """Deterministic, path-safe batch id of a unit (same content -> same file name)."""
+    return "b" + hashlib.sha256(content_hash.encode()).hexdigest()[:24]
+
+
+@dataclass
+class RunContext:
+    tenant: TenantConfig
+    home: object
+    landing_date: str
+    ingested_at: dt.datetime
+    store_url: str
+    log: TenantLog
+    history: dict[str, float | None] = field(default_factory=dict)
+    gx_sample_rows: int = 10_000
+    run_gx: bool = True
+
+
+# --------------------------------------------------------------------------- writers
+
+
+class _StreamWriter:
+    """A Parquet file written chunk by chunk into a temp name and renamed on commit.
+
+    With ``schema`` the file has exactly that schema (raw layer); without, the schema is taken
+    from the first chunk and later chunks are aligned to it (quarantine: the source's columns as
+    strings; columns a later chunk adds are packed as JSON into ``_other_values``).
+
+    Encoding Parquet pages is single-threaded and releases the GIL, so it runs in a background
+    thread (at most two tables queued) while the next frame is transformed.
+    """
+
+    def __init__(self, target: Path, schema=None) -> None:
+        self.target = target
+        self.schema = schema
+        self._cm = None
+        self._writer = None
+        self._queue = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        if frame.height == 0:
+            return
+        if self._writer is None:
+            if self.schema is None:
+                frame = frame.with_columns(pl.lit(None, pl.String).alias("_other_values"))
+                self.schema = frame.to_arrow().schema
+            self._cm = lake.atomic_write(self.target)
+            tmp = self._cm.__enter__()
+            self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
+            self._start()
+        if self._error is not None:
+            raise self._error
+        self._queue.put(self._align(frame))
+        self.rows += frame.height
+
+    def _start(self) -> None:
+        import queue
+
+        self._queue = queue.Queue(maxsize=2)
+
+        def drain() -> None:
+            while True:
+                table = self._queue.get()
+                if table is None:
+                    return
+                if self._error is None:
+                    try:
+                        self._writer.write_table(table, row_group_size=1 << 20)
+                    except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                        self._error = exc
+
+        self._thread = threading.Thread(target=drain, name="parquet-writer", daemon=True)
+        self._thread.start()
+
+    def _finish(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _align(self, frame: pl.DataFrame):
+        names = self.schema.names
+        if "_other_values" in names:
+            extra = [c for c in frame.columns if c not in names]
+            if extra:
+                packed = frame.select(pl.struct(extra).struct.json_encode().alias("_other_values"))
+                frame = frame.drop(extra).with_columns(packed)
+            frame = frame.with_columns([pl.lit(None, pl.String).alias(n) for n in names
+                                        if n not in frame.columns]).select(names)
+        return frame.to_arrow().cast(self.schema)
+
+    def commit(self) -> int:
+        """Close, fsync and rename into place; returns the bytes written (0 if no rows)."""
+        if self._writer is None:
+            return 0
+        self._finish()
+        if self._error is not None:
+            raise self._error
+        self._writer.close()
+        self._cm.__exit__(None, None, None)
+        self._writer = None
+        return self.target.stat().st_size
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        if self._writer is not None:
+            try:
+                self._finish()
+                self._writer.close()
+            finally:
+                err = exc or RuntimeError("aborted")
+                self._cm.__exit__(type(err), err, err.__traceback__)
+                self._writer = None
+
+
+class BatchWriter:
+    """Everything one (unit, entity) batch writes, plus its counters."""
+
+    def __init__(self, run: RunContext, entity: str, source_name: str, unit: SourceUnit) -> None:
+        self.run, self.entity, self.source_name, self.unit = run, entity, source_name, unit
+        self.contract = get_contract(entity)
+        self.batch_id = batch_id_for(unit.content_hash)
+        tid = run.tenant.id
+        name = f"{self.batch_id}.parquet"
+        home_lake = run.home.lake
+        self.raw = _StreamWriter(lake.lake_path(home_lake, "raw", entity, tid,
+                                                run.landing_date) / name, arrow_schema(entity))
+        self.quarantine = _StreamWriter(lake.lake_path(home_lake, "quarantine", entity, tid,
+                                                       run.landing_date) / name)
+        self.drift = _StreamWriter(lake.lake_path(home_lake, "raw", f"{entity}__drift", tid,
+                                                  run.landing_date) / name)
+        self.rows_in = self.landed = self.quarantined = self.filtered = 0
+        self.keys = KeyTracker()
+        self.max_event = None
+        self.missing_required: set[str] = set()
+        self.missing_optional: set[str] = set()
+        self.drift_columns: list[str] = []
+        self.sampler = GxSampler(run.gx_sample_rows)
+        self._schema = arrow_schema(entity)
+
+    # ------------------------------------------------------------------ per chunk
+    def add(self, result: ChunkResult, plan: EntityPlan, drift: list[str]) -> None:
+        self.missing_required.update(plan.missing_required)
+        self.missing_optional.update(plan.missing_optional)
+        for d in drift:
+            if d not in self.drift_columns:
+                self.drift_columns.append(d)
+        self.filtered += result.filtered
+        good, bad = result.good, result.bad
+        self.rows_in += good.height + bad.height
+        if bad.height:
+            self.quarantined += bad.height
+            self.quarantine.write(bad.with_columns(
+                pl.lit(self.run.tenant.id).alias("tenant_id"),
+                pl.lit(self.batch_id).alias("_batch_id"),
+                pl.lit(self.unit.label).alias("_source_file")))
+        if good.height:
+            self._write_good(good)
+            if drift:
+                self._write_drift(good)
+
+    def _write_good(self, good: pl.DataFrame) -> None:
+        run = self.run
+        cols = []
+        for f in self._schema:
+            if f.name == "tenant_id":
+                cols.append(pl.lit(run.tenant.id).alias(f.name))
+            elif f.name == "_batch_id":
+                cols.append(pl.lit(self.batch_id).alias(f.name))
+            elif f.name == "_source_file":
+                cols.append(pl.lit(self.unit.label).alias(f.name))
+            elif f.name == "_ingested_at":
+                cols.append(pl.lit(run.ingested_at, pl.Datetime("us")).alias(f.name))
+            elif f.name in good.columns:
+                cols.append(pl.col(f.name))
+            else:
+                cols.append(pl.lit(None).alias(f.name))
+        out = good.select(cols)
+        self.raw.write(out)
+        self.landed += out.height
+        ev = self.contract.event_date
+        if ev and ev in good.columns:
+            m = good.get_column(ev).max()
+            if m is not None and (self.max_event is None or m > self.max_event):
+                self.max_event = m
+        if run.run_gx:
+            self.sampler.add(out)
+
+    def _write_drift(self, good: pl.DataFrame) -> None:
+        """New source columns of landed rows, kept beside the batch (never in the raw schema).
+
+        Sidecar dataset ``lake/raw/<entity>__drift/...``: lineage + the drift columns as strings,
+        joinable to the raw batch on (_batch_id, _source_row).
+        """
+        cols = [c for c in good.columns if c.startswith(DRIFT_PREFIX)]
+        if not cols:
+            return
+        self.drift.write(good.select(
+            pl.lit(self.run.tenant.id).alias("tenant_id"),
+            pl.lit(self.batch_id).alias("_batch_id"),
+            pl.lit(self.unit.label).alias("_source_file"), pl.col("_source_row"),
+            *[pl.col(c).alias(c.removeprefix(DRIFT_PREFIX)) for c in cols]))
+
+    # ------------------------------------------------------------------ end of unit
+    def commit(self) -> int:
+        """Rename files into place, drop superseded copies, write the ledger row."""
+        written = self.raw.commit() + self.quarantine.commit() + self.drift.commit()
+        superseded = self._superseded()
+        self._remove_batch_files(self.batch_id, keep_date=self.run.landing_date)
+        for old in superseded:
+            self._remove_batch_files(old, keep_date=None)
+        if not self.missing_required:
+            store.ledger_record(store.LedgerEntry(
+                tenant_id=self.run.tenant.id, entity=self.entity, source=self.source_name,
+                source_label=self.unit.label, content_hash=self.unit.content_hash,
+                batch_id=self.batch_id, landing_date=self.run.landing_date,
+                rows_in=self.rows_in, rows_landed=self.landed,
+                rows_quarantined=self.quarantined, landed_at=self.run.ingested_at),
+                replaces=superseded, url=self.run.store_url)
+        return written
+
+    def _superseded(self) -> list[str]:
+        entries = store.ledger_for_label(self.run.tenant.id, self.entity, self.unit.label,
+                                         url=self.run.store_url)
+        return [e.batch_id for e in entries if e.batch_id != self.batch_id]
+
+    def _remove_batch_files(self, batch_id: str, keep_date: str | None) -> None:
+        tid = self.run.tenant.id
+        for layer, name in (("raw", self.entity), ("quarantine", self.entity),
+                            ("raw", f"{self.entity}__drift")):
+            part = lake.lake_path(self.run.home.lake, layer, name, tid)
+            for p in part.glob(f"date=*/{batch_id}.parquet"):
+                if keep_date is None or p.parent.name != f"date={keep_date}":
+                    p.unlink(missing_ok=True)
+
+    def abort(self, exc: BaseException) -> None:
+        for w in (self.raw, self.quarantine, self.drift):
+            w.abort(exc)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class _EntityRun:
+    """What one entity accumulates over the units of one run (feeds the gate)."""
+
+    new_batches: list[dict] = field(default_factory=list)
+    unit_errors: list[str] = field(default_factory=list)
+    missing_required: dict[str, list[str]] = field(default_factory=dict)
+    max_event: object = None
+    gx_batches: list[tuple[str, GxSampler]] = field(default_factory=list)
+
+
+def _prewarm_gx() -> None:
+    """Import Great Expectations in the background: its ~3 s import overlaps the landing."""
+    def _imp() -> None:
+        try:
+            importlib.import_module("great_expectations")
+            load_expectations()
+        except Exception:  # noqa: BLE001 - the real import later reports any problem
+            pass
+    threading.Thread(target=_imp, name="gx-prewarm", daemon=True).start()
+
+
+def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *,
+                run_gx: bool = True, gx_sample_rows: int = 10_000) -> LandingReport:
+    """Land every source unit of ``tenant`` (optionally only ``entities``) into the lake.
+
+    Raises :class:`LandingConfigError` for a mapping that cannot be applied and
+    :class:`DropFolderMissingError` when a file source's drop folder does not exist; every
+    per-file problem is reported (``report.errors`` + a failed blocking check) instead.
+    """
+    log = TenantLog(_log, {"tenant_id": tenant.id})
+    validate_mappings(tenant)
+    wanted = list(entities) if entities else list(tenant.entities)
+    for e in wanted:
+        get_contract(e)
+    report = LandingReport(tenant.id)
+    for e in wanted:
+        report.entities[e] = EntityReport(e, sent=e in tenant.entities)
+    sources = {n: s for n, s in tenant.sources.items() if set(s.entities) & set(wanted)}
+    for name, source in sources.items():
+        if source.kind == "file":
+            check_drop_folder(name, source, tenant, home)
+    removed = lake.clean_orphans(home.lake)
+    if removed:
+        log.info("removed %d orphaned temp file(s) of killed writers", removed)
+    if run_gx and sources:
+        _prewarm_gx()
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    run = RunContext(tenant=tenant, home=home, landing_date=now.date().isoformat(),
+                     ingested_at=now, store_url=home.store_url, log=log,
+                     gx_sample_rows=gx_sample_rows, run_gx=run_gx)
+    for e in wanted:
+        run.history[e] = store.recent_median_rows(tenant.id, e, url=run.store_url)
+    runs = {e: _EntityRun() for e in wanted}
+    for name, source in sources.items():
+        ents = [e for e in source.entities if e in wanted]
+        for unit in iter_units(name, source, tenant, home):
+            _land_unit(run, name, source, unit, ents, report, runs)
+    for e in wanted:
+        rep, er = report.entities[e], runs[e]
+        gx = run_gx_check(tenant, e, er.gx_batches) if (run_gx and er.gx_batches) else None
+        rep.gate = evaluate_gate(tenant, rep, new_batches=er.new_batches,
+                                 history_median=run.history[e], max_event=er.max_event,
+                                 unit_errors=er.unit_errors,
+                                 missing_required=er.missing_required, gx=gx, now=now)
+        level = logging.INFO if rep.gate.passed else logging.WARNING
+        log.log(level, "entity=%s rows_in=%d landed=%d quarantined=%d skipped_units=%d gate=%s%s",
+                e, rep.rows_in, rep.rows_landed, rep.rows_quarantined, rep.units_skipped,
+                "passed" if rep.gate.passed else "FAILED",
+                "" if rep.gate.passed else " (" + "; ".join(
+                    c.name for c in rep.gate.failed if c.blocking) + ")")
+    return report
+
+
+def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUnit,
+               entities: list[str], report: LandingReport, runs: dict[str, _EntityRun]) -> None:
+    """Land one unit into every entity it feeds that has not landed it yet."""
+    tenant, log = run.tenant, run.log
+    pending: list[str] = []
+    for e in entities:
+        rep = report.entities[e]
+        rep.units_seen += 1
+        if store.ledger_get(tenant.id, e, unit.content_hash, url=run.store_url):
+            rep.units_skipped += 1
+            log.info("entity=%s %s already landed (same content): skipped", e, unit.label)
+        else:
+            pending.append(e)
+    if not pending:
+        return
+    started = time.perf_counter()
+    writers = {e: BatchWriter(run, e, source_name, unit) for e in pending}
+    plans: dict[tuple, tuple[EntityPlan, list[str]]] = {}
+    try:
+        for first_row, frame in _prefetch(unit.frames()):
+            schema = {n: t for n, t in frame.schema.items() if n not in RESERVED}
+            key = tuple(schema.items())
+            for e in pending:
+                if (e, key) not in plans:
+                    plans[(e, key)] = _plan(run, source_name, source, unit, e, schema)
+                plan, drift = plans[(e, key)]
+                writers[e].add(plan.process(frame, first_row, drift, writers[e].keys), plan, drift)
+        for e in pending:
+            w = writers[e]
+            rep = report.entities[e]
+            written = w.commit()
+            _account(rep, runs[e], w, written, unit)
+            if source.currency and source.currency not in rep.currencies:
+                rep.currencies.append(source.currency)
+    except LandingConfigError:
+        for w in writers.values():
+            w.abort(RuntimeError("config error"))
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad unit must not stop the tenant
+        for w in writers.values():
+            w.abort(exc)
+        msg = str(exc) if isinstance(exc, LandingError) else \
+            f"tenant {tenant.id!r}: {unit.label}: {type(exc).__name__}: {exc}"
+        log.error("%s", msg)
+        report.errors.append(msg)
+        for e in pending:
+            report.entities[e].errors.append(msg)
+            runs[e].unit_errors.append(msg)
+        return
+    elapsed = time.perf_counter() - started
+    for e in pending:
+        report.entities[e].seconds += elapsed / len(pending)
+    unit.on_landed()
+
+
+def _prefetch(frames: Iterable, depth: int = 1) -> Iterable:
+    """Read the next frame in a background thread while the current one is processed.
+
+    Parsing (pyarrow) and transforming/writing (polars, Parquet) both release the GIL, so on
+    two cores this overlap is most of the landing throughput. Memory: ``depth`` extra frames.
+    Exceptions of the reader are re-raised in the caller, in order.
+    """
+    import queue
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(("ok", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("done", done))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            q.put(("err", exc))
+
+    t = threading.Thread(target=pump, name="landing-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "done":
+                return
+            if kind == "err":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join(timeout=5)
+
+
+def _plan(run: RunContext, source_name: str, source: Source, unit: SourceUnit, entity: str,
+          schema: dict) -> tuple[EntityPlan, list[str]]:
+    """An entity plan for one source schema, plus the schema's drift columns.
+
+    Drift = source columns no mapping of this source reads (for any entity): they are new to
+    the tenant's mapping, so they are reported and kept, never a reason to fail.
+    """
+    plan = EntityPlan(run.tenant, source_name, source, entity, source.entities[entity], schema,
+                      unit.label, now=run.ingested_at)
+    used: set[str] = set()
+    for other, mapping in source.entities.items():
+        p = plan if other == entity else EntityPlan(run.tenant, source_name, source, other,
+                                                    mapping, schema, unit.label,
+                                                    now=run.ingested_at)
+        used |= p.used_columns
+    drift = [c for c in schema if c not in used]
+    return plan, drift
+
+
+def _account(rep: EntityReport, er: _EntityRun, w: BatchWriter, written: int,
+             unit: SourceUnit) -> None:
+    rep.rows_in += w.rows_in
+    rep.rows_landed += w.landed
+    rep.rows_quarantined += w.quarantined
+    rep.rows_filtered += w.filtered
+    rep.bytes_written += written
+    rep.batch_ids.append(w.batch_id)
+    for c in w.drift_columns:
+        if c not in rep.drift_columns:
+            rep.drift_columns.append(c)
+    for c in sorted(w.missing_optional):
+        if c not in rep.missing_optional_columns:
+            rep.missing_optional_columns.append(c)
+    if w.missing_required:
+        er.missing_required[unit.label] = sorted(w.missing_required)
+    er.new_batches.append({"label": unit.label, "rows_in": w.rows_in, "batch_id": w.batch_id})
+    if w.max_event is not None and (er.max_event is None or w.max_event > er.max_event):
+        er.max_event = w.max_event
+    if w.sampler.frame is not None:
+        er.gx_batches.append((w.batch_id, w.sampler))

@@ -1,0 +1,201 @@
+"""The quality gate of one (tenant, entity) in one landing run.
+
+Blocking checks (a failure blocks everything downstream for this tenant alone):
+
+* ``required_columns`` — a unit lacks a required canonical column (its rows are quarantined
+  with rule ``missing_required_column`` and it is not recorded, so it fails again until fixed);
+* ``readable_units`` — a file was refused (symlink/glob escape) or could not be read;
+* ``bad_share`` — quarantined / rows_in above ``quality.max_bad_share``;
+* ``row_count`` — a new batch has fewer than ``quality.min_row_ratio`` x the median rows of the
+  recent ledger batches (history before this run; no history, no verdict);
+* ``freshness`` — the newest event date landed is older than ``quality.freshness_hours``;
+* ``great_expectations`` — the GX suite (contract + tenant extras) on each landed batch.
+
+Non-blocking: ``schema_drift`` (new source columns, kept in the ``<entity>__drift`` sidecar) and
+``missing_optional_columns`` (landed as typed nulls).
+
+GX is slow per row, so it runs on every row of batches up to ``gx_sample_rows`` rows and on a
+uniform random sample of that size above (bottom-k on a random key, bounded memory).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from tenantlake.contracts import get_contract
+from tenantlake.landing.report import CheckResult, EntityReport, GateResult
+
+if TYPE_CHECKING:
+    from tenantlake.tenants import TenantConfig
+
+_log = logging.getLogger(__name__)
+
+
+class GxSampler:
+    """A uniform sample of at most ``size`` landed rows of one batch (bottom-k sampling)."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        self.size = size
+        self.seen = 0
+        self.frame: pl.DataFrame | None = None
+        self._seed = seed
+
+    def add(self, rows: pl.DataFrame) -> None:
+        if self.size <= 0 or rows.height == 0:
+            return
+        self.seen += rows.height
+        self._seed += 1
+        keyed = rows.with_columns(pl.int_range(pl.len()).shuffle(seed=self._seed)
+                                  .cast(pl.Float64).alias("__k") / max(rows.height, 1))
+        if rows.height > self.size:
+            keyed = keyed.top_k(self.size, by="__k", reverse=True)
+        merged = keyed if self.frame is None else pl.concat([self.frame, keyed])
+        if merged.height > self.size:
+            merged = merged.top_k(self.size, by="__k", reverse=True)
+        self.frame = merged
+
+    @property
+    def sampled(self) -> bool:
+        return self.seen > self.size
+
+    def sample(self) -> pl.DataFrame | None:
+        return None if self.frame is None else self.frame.drop("__k")
+
+
+def load_expectations():
+    """The project's top-level ``expectations`` package (contract-derived GX suites).
+
+    It ships with the project (pyproject includes ``expectations*``), but an editable install
+    made before the folder existed does not map it, and a test folder of the same name on
+    ``sys.path`` would import as an empty namespace package; in both cases load it from the
+    checkout by path.
+    """
+    import importlib
+    import importlib.util
+    import sys
+
+    try:
+        mod = importlib.import_module("expectations")
+        if hasattr(mod, "run_suite"):
+            return mod
+    except ModuleNotFoundError as exc:
+        if exc.name != "expectations":
+            raise
+    from tenantlake.settings import PROJECT_ROOT
+
+    init = PROJECT_ROOT / "expectations" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "expectations", init, submodule_search_locations=[str(init.parent)])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["expectations"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run_gx_check(tenant: TenantConfig, entity: str, batches: list[tuple[str, GxSampler]]
+                 ) -> CheckResult:
+    """Run the GX suite on each batch's rows (or sample) and summarise it as one check."""
+    gxmod = load_expectations()
+    ExpectationConfigError, run_suite = gxmod.ExpectationConfigError, gxmod.run_suite
+    import time
+
+    started = time.perf_counter()
+    extra = tenant.quality.extra_expectations.get(entity, [])
+    failures: list[dict[str, Any]] = []
+    evaluated = sampled = 0
+    for batch_id, sampler in batches:
+        df = sampler.sample()
+        if df is None:
+            continue
+        try:
+            res = run_suite(entity, df.to_pandas(), extra=extra)
+        except ExpectationConfigError as exc:
+            return CheckResult("great_expectations", False, True,
+                               f"tenant {tenant.id!r}: quality.extra_expectations.{entity}: {exc}")
+        evaluated += 1
+        sampled += int(sampler.sampled)
+        for f in res.failed:
+            failures.append({"batch_id": batch_id, **f})
+    desc = (f"GX suite on {evaluated} batch(es) ({sampled} on a sample of "
+            f"{batches[0][1].size if batches else 0} rows)")
+    if failures:
+        desc += ": failed " + "; ".join(
+            f"{f['type']}({f['kwargs'].get('column') or f['kwargs'].get('column_list')}) "
+            f"unexpected={f['unexpected_count']}" for f in failures[:5])
+    return CheckResult("great_expectations", not failures, True, desc,
+                       {"batches": evaluated, "sampled_batches": sampled,
+                        "seconds": round(time.perf_counter() - started, 3),
+                        "failures": failures[:20]})
+
+
+def _freshness_hours(tenant: TenantConfig, entity: str) -> float:
+    fh = tenant.quality.freshness_hours
+    return float(fh.get(entity, fh.get("default", 48.0)))
+
+
+def evaluate_gate(tenant: TenantConfig, rep: EntityReport, *, new_batches: list[dict],
+                  history_median: float | None, max_event: object, unit_errors: list[str],
+                  missing_required: dict[str, list[str]], gx: CheckResult | None,
+                  now: dt.datetime) -> GateResult:
+    """Build the gate of one entity from what the run saw (see module docstring)."""
+    q = tenant.quality
+    gate = GateResult()
+    gate.add(CheckResult(
+        "required_columns", not missing_required, True,
+        "every unit has the required columns" if not missing_required else
+        f"tenant {tenant.id!r}, entity {rep.entity!r}: required column(s) missing: " + "; ".join(
+            f"{f}: {', '.join(cols)}" for f, cols in missing_required.items()),
+        {"units": missing_required}))
+    gate.add(CheckResult(
+        "readable_units", not unit_errors, True,
+        "every unit was readable" if not unit_errors else "; ".join(unit_errors[:5]),
+        {"errors": unit_errors[:20]}))
+    share = rep.rows_quarantined / rep.rows_in if rep.rows_in else 0.0
+    gate.add(CheckResult(
+        "bad_share", share <= q.max_bad_share, True,
+        f"{rep.rows_quarantined} of {rep.rows_in} rows quarantined ({share:.1%}; limit "
+        f"{q.max_bad_share:.1%})", {"bad_share": share, "max_bad_share": q.max_bad_share}))
+    if history_median and new_batches:
+        low = [b for b in new_batches if b["rows_in"] < q.min_row_ratio * history_median]
+        gate.add(CheckResult(
+            "row_count", not low, True,
+            (f"{len(low)} batch(es) collapsed below {q.min_row_ratio:.0%} of the recent median "
+             f"{history_median:g} rows: " + ", ".join(f"{b['label']} ({b['rows_in']} rows)"
+                                                     for b in low[:5]))
+            if low else f"batch sizes within {q.min_row_ratio:.0%} of the recent median "
+                        f"{history_median:g}",
+            {"median_rows": history_median, "batches": [b["rows_in"] for b in new_batches]}))
+    else:
+        gate.add(CheckResult("row_count", True, True,
+                             "no history or no new batch: nothing to compare",
+                             {"median_rows": history_median}))
+    ev = get_contract(rep.entity).event_date
+    if ev and max_event is not None:
+        latest = max_event if isinstance(max_event, dt.datetime) else dt.datetime.combine(
+            max_event, dt.time()) + dt.timedelta(days=1)
+        age = (now - latest).total_seconds() / 3600
+        limit = _freshness_hours(tenant, rep.entity)
+        gate.add(CheckResult(
+            "freshness", age <= limit, True,
+            f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; limit {limit:g} h)",
+            {"max_event": str(max_event), "age_hours": age, "limit_hours": limit}))
+    else:
+        gate.add(CheckResult("freshness", True, True,
+                             "no event date or no new rows landed: not evaluated"))
+    gate.add(CheckResult(
+        "schema_drift", not rep.drift_columns, False,
+        "no new source columns" if not rep.drift_columns else
+        f"new source column(s) kept in the {rep.entity}__drift sidecar: "
+        f"{', '.join(rep.drift_columns)}", {"columns": rep.drift_columns}))
+    gate.add(CheckResult(
+        "missing_optional_columns", True, False,
+        "all optional columns present" if not rep.missing_optional_columns else
+        f"landed as nulls: {', '.join(rep.missing_optional_columns)}",
+        {"columns": rep.missing_optional_columns}))
+    if gx is not None:
+        gate.add(gx)
+    return gate

@@ -1,0 +1,487 @@
+"""Map one source frame onto a canonical entity, coerce types and find the rows that break it.
+
+An :class:`EntityPlan` is built once per (unit, entity, source schema) and then applied to every
+frame of the unit, fully vectorised in polars (no Python loop over rows):
+
+1. ``where`` keeps the rows that belong to the entity (the others are *not* part of the entity
+   and are counted as ``rows_filtered``, never as lost or quarantined rows);
+2. every canonical column is taken from a source column (``columns``, matched exactly, else
+   ignoring case and surrounding blanks), a constant, or a compiled expression; ``value_maps``
+   translate tenant codes; absent optional columns become typed nulls;
+3. values are coerced to the contract type with the source's formats, separators and time zone
+   (timestamps end up as UTC-naive);
+4. row checks derived from the contract mark bad rows; the first failing check (in the order of
+   :data:`RULE_ORDER`) becomes the row's ``_rule``/``_field``/``_reason`` in quarantine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from tenantlake.contracts import Column, get_contract, polars_schema
+from tenantlake.landing.errors import LandingConfigError, SourceFileError
+from tenantlake.landing.expressions import Compiler, ExpressionError, parse
+from tenantlake.landing.sources.files import ERR_FIELD, ERR_MSG, ERR_RULE, ROW_COLUMN, _to_str
+from tenantlake.tenants import EntityMapping, Source, TenantConfig
+
+MAX_FIELD_CHARS = 10_000
+FUTURE_SKEW = dt.timedelta(days=1)
+TRUE_WORDS = ["true", "t", "yes", "y", "1", "x", "ja", "j", "oui", "si", "sí", "wahr", "on"]
+FALSE_WORDS = ["false", "f", "no", "n", "0", "nein", "non", "falsch", "off"]
+_BOOL_WORDS = {v: b for words, b in ((TRUE_WORDS, True), (FALSE_WORDS, False))
+               for w in words for v in (w, w.upper(), w.capitalize())}
+RULE_ORDER = ("malformed_row", "invalid_encoding", "missing_required_column", "field_too_long",
+              "unmapped_code", "type", "required", "allowed_values", "min_value", "max_value",
+              "not_future", "delivered_date_not_before_ship_date",
+              "resolved_at_not_before_created_at", "duplicate_key")
+_NAIVE_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M",
+                     "%Y-%m-%d %H:%M")
+_AWARE_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
+_RAW = "__raw__"
+_UNMAPPED = "__unmapped__"
+_TOOLONG = "__toolong__"
+DRIFT_PREFIX = "__drift__"
+_DUP = "__dup__"
+_BAD = "__bad__"
+
+
+class KeyTracker:
+    """Contract keys already landed in this batch (64-bit hashes, 8 bytes per landed row).
+
+    Duplicates within a batch keep the first row and quarantine the rest. Memory grows with the
+    number of distinct keys of one batch, not with the file size; a hash collision (about
+    n^2 / 2^65, i.e. 1e-7 at 3 million keys) would wrongly quarantine a row, never lose one.
+    """
+
+    def __init__(self) -> None:
+        self._seen: list[pl.Series] = []
+
+    def mark(self, hashes: pl.Series, candidate: pl.Series) -> pl.Series:
+        """Bool mask over ``hashes``: candidate rows whose key was seen before."""
+        idx = candidate.arg_true()
+        h = hashes.gather(idx)
+        dup = ~h.is_first_distinct()
+        if self._seen:
+            seen = pl.concat(self._seen) if len(self._seen) > 1 else self._seen[0]
+            self._seen = [seen]
+            dup = dup | h.is_in(seen.implode())
+        self._seen.append(h.filter(~dup))
+        out = pl.zeros(len(hashes), pl.Boolean, eager=True).alias(_DUP)
+        if dup.any():
+            out = out.scatter(idx.filter(dup), True)
+        return out
+
+
+def validate_mappings(tenant: TenantConfig) -> None:
+    """Parse every expression and ``where`` of the tenant up front (before anything lands).
+
+    Raises :class:`LandingConfigError` naming tenant, source, entity and column.
+    """
+    for sname, source in tenant.sources.items():
+        for entity, mapping in source.entities.items():
+            items = list(mapping.expressions.items())
+            if mapping.where:
+                items.append(("where", mapping.where))
+            for column, text in items:
+                try:
+                    parse(text)
+                except ExpressionError as exc:
+                    raise LandingConfigError(
+                        f"tenant {tenant.id!r}, source {sname!r}, entity {entity!r}, column "
+                        f"{column!r}: bad expression {text!r}: {exc}") from None
+
+
+def number_parser(source: Source) -> Callable[[pl.Expr], pl.Expr]:
+    """String -> Float64 honouring the source's decimal and thousands separators."""
+    def to_number(e: pl.Expr) -> pl.Expr:
+        s = e.cast(pl.String).str.strip_chars()
+        if source.thousands_separator:
+            s = s.str.replace_all(source.thousands_separator, "", literal=True)
+        if source.decimal_separator == ",":
+            s = s.str.replace(",", ".", literal=True)
+        return s.cast(pl.Float64, strict=False)
+    return to_number
+
+
+def resolve_column(name: str, schema: dict[str, pl.DataType]) -> str | None:
+    """The source column a mapping means: exact name, else case/blank/BOM-insensitive match."""
+    if name in schema:
+        return name
+    want = name.replace("\ufeff", "").strip().casefold()
+    for have in schema:
+        if have.replace("\ufeff", "").strip().casefold() == want:
+            return have
+    return None
+
+
+@dataclass
+class ChunkResult:
+    good: pl.DataFrame          # canonical typed columns + _source_row
+    bad: pl.DataFrame           # source values as strings + _source_row, _rule, _field, _reason
+    filtered: int = 0
+
+    @property
+    def rows_in(self) -> int:
+        return self.good.height + self.bad.height
+
+
+@dataclass
+class EntityPlan:
+    tenant: TenantConfig
+    source_name: str
+    source: Source
+    entity: str
+    mapping: EntityMapping
+    schema: dict[str, pl.DataType]
+    label: str
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc)
+                             .replace(tzinfo=None))
+    missing_required: list[str] = field(default_factory=list)
+    missing_optional: list[str] = field(default_factory=list)
+    used_columns: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.contract = get_contract(self.entity)
+        self.targets = polars_schema(self.entity)
+        self.to_number = number_parser(self.source)
+        self.tz = self.source.timezone or self.tenant.timezone or "UTC"
+        self._missing_msgs: dict[str, str] = {}
+        self.where = self._compile_where()
+        self.exprs: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr | None]] = {}
+        self._raw_dtypes: dict[str, pl.DataType] = {}
+        for col in self.contract.columns:
+            self._plan_column(col)
+        self.checks = self._checks()
+
+    # ------------------------------------------------------------------ building
+    def _where_error(self, column: str, msg: str) -> LandingConfigError:
+        return LandingConfigError(
+            f"tenant {self.tenant.id!r}, source {self.source_name!r}, entity {self.entity!r}, "
+            f"column {column!r}: {msg}")
+
+    def _compile(self, column: str, text: str) -> tuple[pl.Expr, set[str]]:
+        """Compile a mapping expression; returns (expr, referenced names absent in the file)."""
+        comp = Compiler(self.schema, self.to_number,
+                        resolve=lambda name: resolve_column(name, self.schema))
+        try:
+            compiled = comp.compile(text)
+        except ExpressionError as exc:
+            raise self._where_error(column, f"bad expression {text!r}: {exc}") from None
+        self.used_columns |= compiled.columns - compiled.missing
+        return compiled.expr, compiled.missing
+
+    def _compile_where(self) -> pl.Expr | None:
+        if not self.mapping.where:
+            return None
+        expr, missing = self._compile("where", self.mapping.where)
+        if missing:
+            raise SourceFileError(
+                f"tenant {self.tenant.id!r}, source {self.source_name!r}, entity "
+                f"{self.entity!r}: where {self.mapping.where!r} reads column(s) "
+                f"{', '.join(sorted(missing))} not found in {self.label}",
+                tenant_id=self.tenant.id, file=self.label)
+        return expr.cast(pl.Boolean, strict=False).fill_null(False)
+
+    def _plan_column(self, col: Column) -> None:
+        """Set ``self.exprs[col] = (raw, typed, unmapped_mask)`` or record it as missing."""
+        m = self.mapping
+        raw: pl.Expr | None = None
+        raw_dtype: pl.DataType = pl.String
+        if col.name in m.columns:
+            src = resolve_column(m.columns[col.name], self.schema)
+            if src is None:
+                self._missing(col, f"source column {m.columns[col.name]!r} not found")
+                return
+            self.used_columns.add(src)
+            raw, raw_dtype = pl.col(src), self.schema[src]
+        elif col.name in m.constants:
+            raw = pl.lit(_to_str(m.constants[col.name]), dtype=pl.String)
+        elif col.name in m.expressions:
+            raw, missing = self._compile(col.name, m.expressions[col.name])
+            if missing:
+                self._missing(col, f"expression reads column(s) {', '.join(sorted(missing))} "
+                                   "not found")
+                return
+            raw_dtype = pl.LazyFrame(schema=self.schema).select(raw.alias("x")) \
+                .collect_schema()["x"]
+        else:
+            if col.required:  # pragma: no cover - tenants.py refuses such configs
+                self._missing(col, "not mapped")
+            return
+        unmapped = None
+        if col.name in m.value_maps:
+            codes = {str(k).strip(): _to_str(v) for k, v in m.value_maps[col.name].items()}
+            key = raw.cast(pl.String).str.strip_chars()
+            mapped = key.replace_strict(list(codes), list(codes.values()), default=None,
+                                        return_dtype=pl.String)
+            unmapped = key.is_not_null() & (key != "") & mapped.is_null()
+            raw, raw_dtype = mapped, pl.String
+        typed = self._coerce(raw, raw_dtype, col)
+        self.exprs[col.name] = (raw, typed, unmapped)
+        self._raw_dtypes[col.name] = raw_dtype
+
+    def _missing(self, col: Column, why: str) -> None:
+        if col.required:
+            self.missing_required.append(col.name)
+            hint = ""
+            if len(self.schema) == 1:
+                only = next(iter(self.schema))
+                for d in (";", ",", "\t", "|"):
+                    if d in only and d != self.source.csv.delimiter:
+                        hint = f"; the header is one column {only[:80]!r}: the file looks " \
+                               f"{d!r}-delimited, check csv.delimiter"
+                        break
+            self._missing_msgs[col.name] = (
+                f"{col.name}: required column missing in {self.label}: {why} (columns present: "
+                f"{', '.join(list(self.schema)[:30])}){hint}")
+        else:
+            self.missing_optional.append(col.name)
+
+    # ------------------------------------------------------------------ coercion
+    def _fmt(self, col: Column) -> str | None:
+        if col.name in self.mapping.formats:
+            return self.mapping.formats[col.name]
+        return self.source.timestamp_format if col.dtype == "timestamp" else \
+            self.source.date_format if col.dtype == "date" else None
+
+    def _coerce(self, e: pl.Expr, src: pl.DataType, col: Column) -> pl.Expr:
+        kind = col.dtype
+        if kind == "string":
+            if src == pl.String:
+                s = e.str.strip_chars()
+                return pl.when(s == "").then(None).otherwise(s)
+            return e.cast(pl.String, strict=False)
+        if kind == "float":
+            if src == pl.String:
+                return self.to_number(e)
+            return e.cast(pl.Float64, strict=False)
+        if kind == "int":
+            if src.is_integer():
+                return e.cast(pl.Int64, strict=False)
+            # one numeric parse: whole numbers within float precision (|x| < 2**53) are ints
+            f = self.to_number(e) if src == pl.String else e.cast(pl.Float64, strict=False)
+            return pl.when((f == f.round(0)) & (f.abs() < 2.0 ** 53)).then(f.cast(pl.Int64))
+        if kind == "bool":
+            if src == pl.Boolean:
+                return e
+            if src.is_numeric():
+                return pl.when(e == 1).then(True).when(e == 0).then(False)
+            return e.cast(pl.String).str.strip_chars().replace_strict(
+                _BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+        if kind == "date":
+            if src == pl.Date:
+                return e
+            if isinstance(src, pl.Datetime):
+                return e.dt.date()
+            return self._parse_date(e.cast(pl.String).str.strip_chars(), self._fmt(col))
+        if kind == "timestamp":
+            if isinstance(src, pl.Datetime):
+                return self._to_utc(e.cast(pl.Datetime("us", src.time_zone)), src.time_zone)
+            if src == pl.Date:
+                return e.cast(pl.Datetime("us"))
+            return self._parse_ts(e.cast(pl.String).str.strip_chars(), self._fmt(col))
+        raise AssertionError(kind)  # pragma: no cover
+
+    @staticmethod
+    def _parse_date(s: pl.Expr, fmt: str | None) -> pl.Expr:
+        if fmt:
+            if any(t in fmt for t in ("%H", "%M", "%S", "%z", "%I")):
+                return s.str.to_datetime(fmt, strict=False, time_unit="us").dt.date()
+            return s.str.to_date(fmt, strict=False)
+        iso = s.str.to_date("%Y-%m-%d", strict=False)
+        with_time = pl.when(s.str.slice(10, 1).is_in(["T", " "])).then(
+            s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+        return pl.coalesce(iso, with_time)
+
+    def _to_utc(self, e: pl.Expr, aware_tz: str | None) -> pl.Expr:
+        if aware_tz:
+            return e.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        if self.tz in ("UTC", "Etc/UTC"):
+            return e
+        return (e.dt.replace_time_zone(self.tz, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+
+    def _parse_ts(self, s: pl.Expr, fmt: str | None) -> pl.Expr:
+        if fmt:
+            aware = any(t in fmt for t in ("%z", "%:z", "%#z"))
+            parsed = s.str.to_datetime(fmt, strict=False, time_unit="us",
+                                       time_zone="UTC" if aware else None)
+            return self._to_utc(parsed, "UTC" if aware else None)
+        z = s.str.replace(r"Z$", "+00:00")
+        aware = [z.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+                 for f in _AWARE_TS_FORMATS]
+        naive = [s.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_TS_FORMATS]
+        naive.append(s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
+        return pl.coalesce(self._to_utc(pl.coalesce(aware), "UTC"),
+                           self._to_utc(pl.coalesce(naive), None))
+
+    # ------------------------------------------------------------------ checks
+    def _checks(self) -> list[tuple[str, str, pl.Expr, pl.Expr]]:
+        """(rule, field, mask over the stage frame, message) in :data:`RULE_ORDER`."""
+        out: list[tuple[str, str, pl.Expr, pl.Expr]] = []
+        for name in self.missing_required:
+            out.append(("missing_required_column", name, pl.lit(True),
+                        pl.lit(self._missing_msgs[name])))
+        out.append(("field_too_long", "", pl.col(_TOOLONG), pl.lit("")))
+        for col in self.contract.columns:
+            if col.name not in self.exprs:
+                continue
+            raw = pl.col(_RAW + col.name).cast(pl.String).str.slice(0, 200)
+            c = pl.col(col.name)
+            if self.exprs[col.name][2] is not None:
+                out.append(("unmapped_code", col.name, pl.col(_UNMAPPED + col.name),
+                            pl.format(f"{col.name}: code '{{}}' has no entry in "
+                                      f"value_maps.{col.name}",
+                                      pl.col(_UNMAPPED + col.name + "v"))))
+            fmt = self._fmt(col)
+            how = f" (format {fmt})" if fmt and col.dtype in ("date", "timestamp") else ""
+            # a non-empty value that did not coerce (empty strings are nulls, not type errors)
+            rawc = pl.col(_RAW + col.name)
+            present = (rawc.str.len_bytes() > 0) if self._raw_dtypes[col.name] == pl.String \
+                else rawc.is_not_null()
+            out.append(("type", col.name, c.is_null() & present,
+                        pl.format(f"{col.name}: cannot parse '{{}}' as {col.dtype}{how}", raw)))
+        for col in self.contract.columns:
+            if col.name in self.exprs and col.required:
+                out.append(("required", col.name, pl.col(col.name).is_null(),
+                            pl.lit(f"{col.name}: required value is missing")))
+        for col in self.contract.columns:
+            if col.name not in self.exprs:
+                continue
+            c = pl.col(col.name)
+            if col.allowed:
+                out.append(("allowed_values", col.name, ~c.is_in(list(col.allowed)),
+                            pl.format(f"{col.name}: '{{}}' is not one of "
+                                      f"{', '.join(col.allowed)}", c)))
+            if col.min_value is not None:
+                out.append(("min_value", col.name, c < col.min_value,
+                            pl.format(f"{col.name}: {{}} is below the minimum "
+                                      f"{col.min_value:g}", c)))
+            if col.max_value is not None:
+                out.append(("max_value", col.name, c > col.max_value,
+                            pl.format(f"{col.name}: {{}} is above the maximum "
+                                      f"{col.max_value:g}", c)))
+            if col.not_future:
+                limit = self.now + FUTURE_SKEW
+                lim = pl.lit(limit.date()) if col.dtype == "date" else pl.lit(limit)
+                out.append(("not_future", col.name, c > lim,
+                            pl.format(f"{col.name}: {{}} is in the future (more than a day "
+                                      "ahead of the landing clock)", c)))
+        rules = {"delivered_date_not_before_ship_date": ("delivered_date", "ship_date"),
+                 "resolved_at_not_before_created_at": ("resolved_at", "created_at")}
+        for rule in self.contract.row_rules:
+            late, early = rules[rule]
+            if late in self.exprs and early in self.exprs:
+                out.append((rule, late, pl.col(late) < pl.col(early),
+                            pl.format(f"{late} {{}} is before {early} {{}}", pl.col(late),
+                                      pl.col(early))))
+        return [(r, f, m.fill_null(False), msg) for r, f, m, msg in out]
+
+    # ------------------------------------------------------------------ applying
+    def process(self, frame: pl.DataFrame, first_row: int, drift: list[str] = (),
+                keys: KeyTracker | None = None) -> ChunkResult:
+        """Map, coerce and check one frame of the unit.
+
+        ``drift`` source columns ride along with the good rows (as ``__drift__<name>``) so the
+        caller can keep them in a sidecar aligned with the landed rows.
+        """
+        filtered = 0
+        if self.where is not None:
+            keep = frame.select(self.where).to_series()
+            filtered = frame.height - int(keep.sum())
+            if filtered:
+                frame = frame.filter(keep)
+        if ROW_COLUMN in frame.columns:
+            rows = pl.col(ROW_COLUMN).cast(pl.Int64)
+        else:
+            rows = (pl.int_range(pl.len(), dtype=pl.Int64) + first_row)
+        str_cols = [n for n, t in frame.schema.items() if t == pl.String and n not in
+                    (ERR_RULE, ERR_FIELD, ERR_MSG)]
+        toolong = (pl.any_horizontal([pl.col(n).str.len_bytes() > MAX_FIELD_CHARS
+                                      for n in str_cols]).fill_null(False)
+                   if str_cols else pl.lit(False))
+        stage_exprs: list[pl.Expr] = [rows.alias("_source_row"), toolong.alias(_TOOLONG)]
+        for name, (raw, typed, unmapped) in self.exprs.items():
+            stage_exprs += [raw.alias(_RAW + name), typed.alias(name)]
+            if unmapped is not None:
+                src = self.mapping.columns.get(name)
+                real = resolve_column(src, frame.schema) if src else None
+                orig = pl.col(real).cast(pl.String) if real else pl.lit(None, pl.String)
+                stage_exprs += [unmapped.alias(_UNMAPPED + name),
+                                orig.str.slice(0, 200).alias(_UNMAPPED + name + "v")]
+        stage_exprs += [pl.col(d).cast(pl.String).alias(DRIFT_PREFIX + d) for d in drift]
+        has_err = ERR_RULE in frame.columns
+        if has_err:
+            stage_exprs += [pl.col(ERR_RULE), pl.col(ERR_FIELD), pl.col(ERR_MSG)]
+        masks = [m for _, _, m, _ in self.checks]
+        if has_err:
+            masks.insert(0, pl.col(ERR_RULE).is_not_null())
+        # one query: coerce, then the any-rule-failed mask over the coerced columns
+        stage = (frame.lazy().select(stage_exprs)
+                 .with_columns(pl.any_horizontal(masks).alias(_BAD)).collect())
+        bad = stage.get_column(_BAD)
+        key = list(self.contract.key)
+        if keys is not None and all(k in self.exprs for k in key):
+            dup = keys.mark(stage.select(pl.struct(key).hash(seed=7)).to_series(), ~bad)
+            stage = stage.with_columns(dup.alias(_DUP))
+            bad = bad | dup
+        canon = ["_source_row", *self.exprs, *[DRIFT_PREFIX + d for d in drift]]
+        if not bad.any():
+            return ChunkResult(stage.select(canon), _empty_bad(), filtered)
+        good = stage.filter(~bad).select(canon)
+        return ChunkResult(good, self._explain(stage.filter(bad), frame.filter(bad),
+                                               str_cols, has_err), filtered)
+
+    def _explain(self, stage: pl.DataFrame, src: pl.DataFrame, str_cols: list[str],
+                 has_err: bool) -> pl.DataFrame:
+        """Quarantine rows: the source values as strings plus the first failing rule."""
+        long_field = pl.lit(None, pl.String)
+        for n in reversed(str_cols):
+            long_field = pl.when(pl.col(n).str.len_bytes() > MAX_FIELD_CHARS).then(
+                pl.lit(n)).otherwise(long_field)
+        lf = src.select(long_field.alias("f"), pl.lit(0).alias("_"))["f"]
+        stage = stage.with_columns(lf.alias("__tlf__"))
+        rule = field_ = msg = None
+        chain: list[tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]] = []
+        if has_err:
+            chain.append((pl.col(ERR_RULE).is_not_null(), pl.col(ERR_RULE), pl.col(ERR_FIELD),
+                          pl.col(ERR_MSG)))
+        for r, f, m, message in self.checks:
+            if r == "field_too_long":
+                chain.append((m, pl.lit(r), pl.col("__tlf__"), pl.format(
+                    f"{{}}: value longer than {MAX_FIELD_CHARS} characters",
+                    pl.col("__tlf__"))))
+            else:
+                chain.append((m, pl.lit(r), pl.lit(f), message))
+        if _DUP in stage.columns:
+            key = list(self.contract.key)
+            key_txt = pl.concat_str([pl.lit(f"{k}=") + pl.col(k).cast(pl.String).fill_null("")
+                                     for k in key], separator=", ")
+            chain.append((pl.col(_DUP), pl.lit("duplicate_key"), pl.lit(",".join(key)),
+                          pl.format("duplicate key ({}): an earlier row of this batch has the "
+                                    "same key (the first one is kept)", key_txt)))
+        for i, part in enumerate((rule, field_, msg)):
+            expr = None
+            for cond, *vals in chain:
+                expr = pl.when(cond).then(vals[i]) if expr is None else \
+                    expr.when(cond).then(vals[i])
+            if i == 0:
+                rule = expr
+            elif i == 1:
+                field_ = expr
+            else:
+                msg = expr
+        why = stage.select(rule.alias("_rule"), field_.alias("_field"), msg.alias("_reason"),
+                           pl.col("_source_row"))
+        values = src.select([pl.col(n).cast(pl.String) for n in src.columns
+                             if n not in (ERR_RULE, ERR_FIELD, ERR_MSG, ROW_COLUMN)])
+        return pl.concat([values, why], how="horizontal")
+
+
+def _empty_bad() -> pl.DataFrame:
+    return pl.DataFrame(schema={"_rule": pl.String, "_field": pl.String, "_reason": pl.String,
+                                "_source_row": pl.Int64})

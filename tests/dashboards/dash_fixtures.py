@@ -1,0 +1,191 @@
+"""Fixture homes for the dashboard tests: tenant YAML, users and small real Parquet files.
+
+Three tenants, two partners::
+
+    alpha  (partner p-one)  KPIs (one not available), definitions, predictions, raw, quarantine
+    beta   (partner p-one)  KPIs (no definitions file: fallback labels), partner scorecard
+    gamma  (partner p-two)  nothing published yet
+
+Run as a script to build a home for a manual look:
+``python tests/dashboards/dash_fixtures.py /tmp/tl-demo`` then
+``TENANTLAKE_HOME=/tmp/tl-demo/home TENANTLAKE_TENANTS_DIR=/tmp/tl-demo/tenants
+TENANTLAKE_USERS=/tmp/tl-demo/users.yml streamlit run dashboards/app.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tenantlake.lake import lake_path  # noqa: E402
+
+ALPHA_BRAND = "Alpha Outfitters"
+BETA_OTIF = 0.777
+ALPHA_OTIF = 0.934
+TODAY = dt.date(2026, 11, 1)
+
+TENANT_YAML = """\
+id: {id}
+display_name: {display}
+partner: {{id: {partner}, name: {partner_name}}}
+industry: distribution
+reporting_currency: EUR
+timezone: Europe/Berlin
+branding: {{name: {brand}, primary_color: "{primary}", secondary_color: "#f2a900"}}
+kpi_targets: {{order_cycle_time_days: 3.0}}
+quality: {{freshness_hours: {{default: 48, orders: 24}}}}
+"""
+
+USERS_YAML = """\
+demo_login: true
+users:
+  - {id: root, name: Ada Admin, role: platform_admin, email: ada@example.com}
+  - {id: pm-one, name: Pat One, role: partner_manager, partner: p-one}
+  - {id: pm-two, name: Pia Two, role: partner_manager, partner: p-two}
+  - {id: alpha-exec, name: Al Exec, role: tenant_executive, tenant: alpha}
+  - {id: beta-ops, name: Bo Ops, role: tenant_ops, tenant: beta}
+  - {id: ghost, name: Gus Ghost, role: analyst, tenant: nowhere}
+"""
+
+KPI_SCHEMA = pa.schema([
+    ("tenant_id", pa.string()), ("grain", pa.string()), ("period_start", pa.date32()),
+    ("kpi_name", pa.string()), ("numerator", pa.float64()), ("denominator", pa.float64()),
+    ("value", pa.float64()), ("is_available", pa.bool_()), ("target", pa.float64()),
+    ("prior_value", pa.float64()), ("change", pa.float64()),
+])
+
+
+def write(path: Path, rows: list[dict], schema: pa.Schema | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows, schema=schema)
+    pq.write_table(table, path)
+    return path
+
+
+def months(n: int) -> list[dt.date]:
+    out, d = [], TODAY.replace(day=1)
+    for _ in range(n):
+        out.append(d)
+        d = (d - dt.timedelta(days=1)).replace(day=1)
+    return sorted(out)
+
+
+def kpi_rows(tenant: str, latest_otif: float, with_csat: bool = True) -> list[dict]:
+    rows = []
+    periods = months(6)
+    otif = [latest_otif - 0.01 * (len(periods) - 1 - i) for i in range(len(periods))]
+    cycle = [4.0 - 0.2 * i for i in range(len(periods))]
+    for i, p in enumerate(periods):
+        prev_o = otif[i - 1] if i else None
+        prev_c = cycle[i - 1] if i else None
+        rows.append(dict(tenant_id=tenant, grain="month", period_start=p, kpi_name="otif_rate",
+                         numerator=otif[i] * 100, denominator=100.0, value=otif[i],
+                         is_available=True, target=0.95, prior_value=prev_o,
+                         change=None if prev_o is None else otif[i] - prev_o))
+        rows.append(dict(tenant_id=tenant, grain="month", period_start=p,
+                         kpi_name="order_cycle_time_days", numerator=cycle[i] * 10,
+                         denominator=10.0, value=cycle[i], is_available=True, target=None,
+                         prior_value=prev_c,
+                         change=None if prev_c is None else cycle[i] - prev_c))
+        if with_csat:  # the tenant sends no survey data: the mart says so, value stays NULL
+            rows.append(dict(tenant_id=tenant, grain="month", period_start=p, kpi_name="csat",
+                             numerator=None, denominator=None, value=None, is_available=False,
+                             target=4.5, prior_value=None, change=None))
+    # one weekly row so the grain picker has something to offer
+    rows.append(dict(tenant_id=tenant, grain="week", period_start=TODAY, kpi_name="otif_rate",
+                     numerator=90.0, denominator=100.0, value=0.9, is_available=True,
+                     target=0.95, prior_value=0.88, change=0.02))
+    return rows
+
+
+def prediction_rows(tenant: str, model: str, date: str, n: int = 8) -> list[dict]:
+    keys = {"stockout": lambda i: {"sku": f"SKU-{i:03d}", "location_id": f"WH{i % 2 + 1}"},
+            "churn": lambda i: {"customer_id": f"C-{i:04d}"},
+            "project_failure": lambda i: {"project_id": f"PRJ-{i:02d}"}}[model]
+    rows = []
+    for i in range(n):
+        p = round(0.95 - i * 0.11, 2)
+        rows.append({"tenant_id": tenant, **keys(i), "probability": p,
+                     "risk_band": "high" if p >= 0.7 else "medium" if p >= 0.4 else "low",
+                     "model_name": model, "model_version": "3",
+                     "reason_1": "days of cover below 5", "reason_2": "supplier lead time up",
+                     "reason_3": None if i % 2 else "demand spike last 7 days",
+                     "as_of_date": dt.date.fromisoformat(date)})
+    return rows
+
+
+def build(root: Path) -> dict[str, Path]:
+    """Write tenants/, users.yml and home/lake under ``root``; return the three paths."""
+    root = Path(root)
+    tenants = root / "tenants"
+    tenants.mkdir(parents=True, exist_ok=True)
+    specs = [("alpha", "Alpha GmbH", "p-one", "Partner One", ALPHA_BRAND, "#8a1538"),
+             ("beta", "Beta Ltd", "p-one", "Partner One", "Beta", "#0b6e4f"),
+             ("gamma", "Gamma Inc", "p-two", "Partner Two", "Gamma", "#3949ab")]
+    for tid, display, partner, pname, brand, primary in specs:
+        (tenants / f"{tid}.yml").write_text(TENANT_YAML.format(
+            id=tid, display=display, partner=partner, partner_name=pname, brand=brand,
+            primary=primary), encoding="utf-8")
+    users = root / "users.yml"
+    users.write_text(USERS_YAML, encoding="utf-8")
+
+    lake = root / "home" / "lake"
+    lake.mkdir(parents=True, exist_ok=True)
+    serving = lambda mart, t: lake_path(lake, "serving", mart, t) / "part.parquet"  # noqa: E731
+    write(serving("fct_kpi_values", "alpha"), kpi_rows("alpha", ALPHA_OTIF), KPI_SCHEMA)
+    write(serving("fct_kpi_values", "beta"), kpi_rows("beta", BETA_OTIF, with_csat=False),
+          KPI_SCHEMA)
+    write(serving("kpi_definitions", "alpha"), [
+        {"kpi_name": "otif_rate", "label": "On-time in-full", "unit": "percent",
+         "higher_is_better": True, "description": "Orders delivered complete and on time"},
+        {"kpi_name": "order_cycle_time_days", "label": "Order cycle time", "unit": "days",
+         "higher_is_better": False, "description": "Order to delivery"},
+        {"kpi_name": "csat", "label": "Customer satisfaction", "unit": "score",
+         "higher_is_better": True, "description": "Survey average"},
+        {"kpi_name": "win_rate", "label": "Win rate", "unit": "percent",
+         "higher_is_better": True, "description": "Won / closed opportunities"},
+    ])
+    for t, rows in (("alpha", [("p-one", 12, 0.83, 4.5, 7, 2), ("p-three", 5, 0.4, 16.0, 21, 3)]),
+                    ("beta", [("p-one", 6, 0.66, 8.0, 4, 1)]),
+                    ("gamma", [("p-two", 9, 0.55, 11.0, 9, 2)])):
+        write(serving("partner_scorecard", t), [
+            {"tenant_id": t, "partner_id": p, "projects": n, "on_time_go_live_rate": r,
+             "avg_milestone_slippage_days": s, "post_go_live_tickets": k, "at_risk_projects": a}
+            for p, n, r, s, k, a in rows])
+    pred = lambda m, t, d: lake_path(lake, "predictions", m, t, d) / "part.parquet"  # noqa: E731
+    write(pred("stockout", "alpha", "2026-10-31"), prediction_rows("alpha", "stockout",
+                                                                   "2026-10-31"))
+    write(pred("churn", "alpha", "2026-10-31"), prediction_rows("alpha", "churn", "2026-10-31"))
+    write(pred("project_failure", "alpha", "2026-10-24"),
+          prediction_rows("alpha", "project_failure", "2026-10-24", 3))
+    write(pred("project_failure", "alpha", "2026-10-31"),
+          prediction_rows("alpha", "project_failure", "2026-10-31", 5))
+    write(pred("churn", "beta", "2026-10-31"), prediction_rows("beta", "churn", "2026-10-31"))
+
+    now = dt.datetime.now(dt.timezone.utc)
+    for t, entity, age_h in (("alpha", "orders", 2), ("alpha", "customers", 72),
+                             ("beta", "orders", 30)):
+        ts = now - dt.timedelta(hours=age_h)
+        d = ts.date().isoformat()
+        write(lake_path(lake, "raw", entity, t, d) / "b1.parquet", [
+            {"tenant_id": t, "_batch_id": "b1", "_source_file": "x.csv", "_source_row": i,
+             "_ingested_at": ts, "id": f"{entity}-{i}"} for i in range(5)])
+    write(lake_path(lake, "quarantine", "orders", "alpha", "2026-10-31") / "b1.parquet", [
+        {"tenant_id": "alpha", "_rule": "order_date_not_future", "_reason": "order_date in 2031",
+         "_batch_id": "b1"},
+        {"tenant_id": "alpha", "_rule": "order_date_not_future", "_reason": "order_date in 2030",
+         "_batch_id": "b1"},
+        {"tenant_id": "alpha", "_rule": "customer_id_required", "_reason": "customer_id empty",
+         "_batch_id": "b1"}])
+    return {"tenants": tenants, "users": users, "home": root / "home"}
+
+
+if __name__ == "__main__":
+    out = build(Path(sys.argv[1]))
+    print(" ".join(f"{k}={v}" for k, v in out.items()))

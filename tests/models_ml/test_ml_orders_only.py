@@ -1,0 +1,37 @@
+"""A tenant that sends only order headers still gets a churn model from what it has."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from models_ml import SPECS
+from models_ml import framework as fw
+
+
+ABSENT = ["tickets_90d", "urgent_tickets_90d", "csat_180d", "dispute_share_180d",
+          "overdue_invoice_share", "days_to_pay_avg_180d", "late_delivery_share_180d"]
+
+
+def test_features_of_absent_entities_are_missing_not_zero(trained):
+    spec = SPECS["churn"]
+    with fw.warehouse(trained.home) as con:
+        solo = fw.features_at(spec, con, ["solo"], dt.date(2025, 6, 1))
+        acme = fw.features_at(spec, con, ["acme"], dt.date(2025, 6, 1))
+    assert len(solo) > 50
+    assert solo[ABSENT].isna().all(axis=None)
+    assert solo["days_since_last_order"].notna().all()
+    # a tenant that does send tickets: a customer without any has 0, not missing
+    assert acme["tickets_90d"].notna().all() and (acme["tickets_90d"] == 0).any()
+
+
+def test_orders_only_tenant_is_trained_and_scored(trained, ml_tenants):
+    run = next(r for r in trained.results["churn"].runs if r.registered_model == "churn__solo")
+    assert run.status == "trained", run.reason
+    roc = next(r for r in run.table if r["metric"] == "roc_auc")
+    assert roc["model"] > 0.6
+    res = fw.score(SPECS["churn"], trained.home, ml_tenants["solo"], dt.date(2025, 12, 1))
+    df = pd.read_parquet(res.path)
+    assert res.registered_model == "churn__solo" and len(df) > 0
+    assert df["reason_1"].notna().any()

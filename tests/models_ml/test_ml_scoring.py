@@ -1,0 +1,87 @@
+"""Scoring output: where it lands, its columns, and readable reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from models_ml import SPECS
+from models_ml import framework as fw
+from tenantlake.lake import lake_path
+
+
+AS_OF = dt.date(2025, 12, 1)
+COMMON = ["tenant_id", "as_of", "probability", "risk_band", "horizon_days", "model_name",
+          "model_version", "reason_1", "reason_2", "reason_3"]
+
+
+@pytest.mark.parametrize("model", list(SPECS))
+def test_score_writes_the_prediction_partition(trained, ml_tenants, model):
+    spec = SPECS[model]
+    res = fw.score(spec, trained.home, ml_tenants["acme"], AS_OF)
+    expected = lake_path(trained.home.lake, "predictions", model, "acme", AS_OF) / "part.parquet"
+    assert res.path == expected and expected.exists()
+    df = pd.read_parquet(expected)
+    assert res.rows == len(df) > 0
+    assert list(df.columns) == ["tenant_id", *spec.unit, *COMMON[1:]]
+    assert (df["tenant_id"] == "acme").all()
+    assert df["probability"].between(0, 1).all()
+    assert set(df["risk_band"]) <= {"low", "medium", "high"}
+    assert (df["model_name"] == model).all() and (df["model_version"] == res.model_version).all()
+    assert not df.duplicated(["tenant_id", *spec.unit]).any()
+    assert list(expected.parent.iterdir()) == [expected]  # no temp files left behind
+
+
+def test_reasons_are_plain_language(trained, ml_tenants):
+    spec = SPECS["churn"]
+    res = fw.score(spec, trained.home, ml_tenants["acme"], AS_OF)
+    df = pd.read_parquet(res.path)
+    risky = df[df["risk_band"] == "high"]
+    assert len(risky) > 0
+    labels = set(spec.feature_labels.values())
+    for text in risky["reason_1"]:
+        assert isinstance(text, str) and any(text.startswith(lab) for lab in labels), text
+        assert "_" not in text  # no raw column names
+    assert risky[["reason_1", "reason_2", "reason_3"]].notna().all(axis=None)
+
+
+def test_scoring_twice_replaces_the_partition(trained, ml_tenants):
+    spec = SPECS["stockout"]
+    a = fw.score(spec, trained.home, ml_tenants["beta"], AS_OF)
+    b = fw.score(spec, trained.home, ml_tenants["beta"], AS_OF)
+    assert a.path == b.path and len(pd.read_parquet(b.path)) == b.rows == a.rows
+
+
+def test_private_tenant_is_scored_by_its_own_model(trained, ml_tenants):
+    res = fw.score(SPECS["churn"], trained.home, ml_tenants["gamma"], AS_OF)
+    assert res.registered_model == "churn__gamma"
+    assert set(pd.read_parquet(res.path)["model_name"]) == {"churn__gamma"}
+
+
+def test_reason_text_formats():
+    assert fw.reason_text("late_delivery_share_180d", "Share of deliveries late", 0.4, 0.1) == \
+        "Share of deliveries late is high (40%; typical 10%)"
+    assert fw.reason_text("csat_180d", "Average CSAT", float("nan"), 4.0) == \
+        "Average CSAT: not available"
+
+
+@pytest.mark.parametrize("model", list(SPECS))
+def test_drift_report_shape(trained, model):
+    rep = fw.drift_report(model, "acme", trained.home)
+    assert rep["rows"] > 0 and isinstance(rep["passed"], bool)
+    assert set(rep["features"]) == set(SPECS[model].features)
+    assert all(v >= 0 for v in rep["features"].values()) and rep["score_psi"] >= 0
+    assert rep["failing"] == sorted(rep["failing"], key=lambda f: (f != "<score>", f))
+
+
+def test_drift_report_flags_a_shifted_tenant(trained):
+    """The same model on a tenant whose customers all went quiet fails the check."""
+    rep = fw.drift_report("churn", "acme", trained.home, as_of=dt.date(2024, 8, 1))
+    assert not rep["passed"] and rep["failing"]
+
+
+def test_psi_is_zero_for_identical_and_large_for_disjoint():
+    assert fw.psi([0.5, 0.5], [0.5, 0.5]) == 0
+    assert fw.psi([1.0, 0.0], [0.0, 1.0]) > 1
