@@ -165,7 +165,10 @@ MARTS: dict[str, str] = {
 
 @contextlib.contextmanager
 def warehouse(home: Home) -> Iterator[Any]:
-    """A read-only DuckDB connection to the warehouse, never blocking the dbt writer for long.
+    """A read-only DuckDB connection to the warehouse, held only while features are queried.
+
+    DuckDB allows no reader beside a writer process, so the Dagster graph runs models after
+    ``dbt build``; the connection is closed before any model is fitted or logged.
 
     A mart that does not exist yet (a fresh project, or a dbt build that skipped it) is stood in
     for by an empty, typed temp view, so a model degrades to "no rows" instead of failing.
@@ -185,7 +188,7 @@ def warehouse(home: Home) -> Iterator[Any]:
         for mart, entity in MARTS.items():
             if mart in have:
                 continue
-            cols = ", ".join([f"CAST(NULL AS VARCHAR) AS tenant_id"] + [
+            cols = ", ".join(["CAST(NULL AS VARCHAR) AS tenant_id"] + [
                 f'CAST(NULL AS {SQL_TYPES[c.dtype]}) AS "{c.name}"'
                 for c in CONTRACTS[entity].columns])
             con.execute(f"CREATE TEMP VIEW {mart} AS SELECT {cols} WHERE false")
@@ -413,13 +416,15 @@ def _regression_fold(spec, params, train, test, features) -> dict:
     pred = booster.predict(test[features])
     test[f"{r.name}_pred"] = pred
     y = test[r.target].to_numpy()
-    return {f"{r.name}_wape": wape(y, pred), f"{r.name}_mase": mase(y, pred, _naive_scale(spec, train))}
+    scale = _naive_scale(spec, train)
+    return {f"{r.name}_wape": wape(y, pred), f"{r.name}_mase": mase(y, pred, scale)}
 
 
 def _naive_fold(spec, train, test) -> dict:
     r = spec.regression
     y, naive = test[r.target].to_numpy(), test[r.naive].fillna(0).to_numpy()
-    return {f"{r.name}_wape": wape(y, naive), f"{r.name}_mase": mase(y, naive, _naive_scale(spec, train))}
+    scale = _naive_scale(spec, train)
+    return {f"{r.name}_wape": wape(y, naive), f"{r.name}_mase": mase(y, naive, scale)}
 
 
 # ------------------------------------------------------------------------------ reference & reasons

@@ -69,7 +69,8 @@ SELECT f.tenant_id, f.project_id,
        ms.milestones_planned, ms.milestones_due, ms.milestones_done, ms.milestones_overdue,
        ms.milestones_done / nullif(ms.milestones_due, 0) AS milestones_done_vs_due_share,
        ms.avg_milestone_slip_days, ms.max_overdue_days, ms.first_milestone_slip_days,
-       coalesce(tk.tickets_to_date, 0) AS tickets_to_date, coalesce(tk.tickets_30d, 0) AS tickets_30d,
+       coalesce(tk.tickets_to_date, 0) AS tickets_to_date,
+       coalesce(tk.tickets_30d, 0) AS tickets_30d,
        coalesce(tk.tickets_to_date, 0) * 30.0 / greatest($as_of - f.sd, 30) AS tickets_per_month,
        ph.partner_projects_live, ph.partner_late_share, ps.partner_milestone_slip_365d
 FROM inflight f

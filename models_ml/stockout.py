@@ -40,7 +40,9 @@ lines AS (
     LEFT JOIN fct_orders o ON o.tenant_id = l.tenant_id AND o.order_id = l.order_id
     WHERE list_contains($tenants, l.tenant_id)
       AND coalesce(l.order_date, o.order_date)::DATE <= $as_of
-      AND coalesce(l.order_date, o.order_date)::DATE > $as_of - 91
+      -- the last 13 weeks, and the same four weeks a year ago (yearly seasonality)
+      AND (coalesce(l.order_date, o.order_date)::DATE > $as_of - 91
+           OR coalesce(l.order_date, o.order_date)::DATE BETWEEN $as_of - 378 AND $as_of - 351)
 ),
 daily AS (
     SELECT tenant_id, sku, location_id, d, sum(qty) AS q,
@@ -52,12 +54,15 @@ demand AS (
            coalesce(sum(q) FILTER (WHERE d > $as_of - 7), 0) AS demand_7d,
            coalesce(sum(q) FILTER (WHERE d > $as_of - 14), 0) AS demand_14d,
            coalesce(sum(q) FILTER (WHERE d > $as_of - 28), 0) AS demand_28d,
-           coalesce(sum(q), 0) AS demand_91d,
+           coalesce(sum(q) FILTER (WHERE d > $as_of - 91), 0) AS demand_91d,
+           sum(q) FILTER (WHERE d BETWEEN $as_of - 364 AND $as_of - 351) AS next_14d_last_year,
+           sum(q) FILTER (WHERE d BETWEEN $as_of - 378 AND $as_of - 365) AS last_14d_last_year,
            coalesce(sum(q * q) FILTER (WHERE d > $as_of - 28), 0) AS sumsq_28d,
            coalesce(sum(q_promo) FILTER (WHERE d > $as_of - 7), 0) AS promo_7d,
            coalesce(sum(q_promo) FILTER (WHERE d > $as_of - 28), 0) AS promo_28d,
            count(*) FILTER (WHERE q_promo > 0 AND d > $as_of - 14) AS promo_days_14d,
-           $as_of - max(d) FILTER (WHERE q_promo > 0) AS days_since_promo_sale
+           $as_of - max(d) FILTER (WHERE q_promo > 0 AND d > $as_of - 91)
+               AS days_since_promo_sale
     FROM daily GROUP BY ALL
 ),
 po AS (
@@ -94,6 +99,8 @@ SELECT
     sqrt(greatest(dm.sumsq_28d / 28.0 - pow(dm.demand_28d / 28.0, 2), 0))
         / nullif(dm.demand_28d / 28.0, 0) AS demand_cv_28d,
     (dm.demand_7d / 7.0) / nullif(dm.demand_91d / 91.0, 0) AS demand_trend_7_vs_91,
+    dm.next_14d_last_year AS demand_next_14d_last_year,
+    (dm.next_14d_last_year + 1.0) / (dm.last_14d_last_year + 1.0) AS seasonal_ratio_last_year,
     dm.promo_7d / nullif(dm.demand_7d, 0) AS promo_share_7d,
     dm.promo_28d / nullif(dm.demand_28d, 0) AS promo_share_28d,
     dm.promo_days_14d,
@@ -172,6 +179,8 @@ FEATURE_LABELS = {
     "seasonal_naive_14d": "Demand in the last 14 days",
     "demand_cv_28d": "Day-to-day demand variability",
     "demand_trend_7_vs_91": "Demand last week vs the 13-week average",
+    "demand_next_14d_last_year": "Demand in the coming 14 days last year",
+    "seasonal_ratio_last_year": "Last year's demand change at this time of year",
     "promo_share_7d": "Share of last week's demand on promotion",
     "promo_share_28d": "Share of the last 4 weeks' demand on promotion",
     "promo_days_14d": "Days on promotion in the last 2 weeks",

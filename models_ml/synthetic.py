@@ -104,7 +104,8 @@ def _customers(rng: np.random.Generator, tid: str, s: Shape) -> dict[str, pd.Dat
 
     ship_off = di + rng.integers(1, 3, len(ci))
     late = rng.random(len(ci)) < 0.06 + 0.5 * p
-    deliv_off = ship_off + 2 + np.where(late, rng.integers(3, 12, len(ci)), rng.integers(-1, 2, len(ci)))
+    jitter = np.where(late, rng.integers(3, 12, len(ci)), rng.integers(-1, 2, len(ci)))
+    deliv_off = ship_off + 2 + jitter
     keep = deliv_off < days
     out["fct_shipments"] = pd.DataFrame({
         "tenant_id": tid, "shipment_id": [f"S{k:07d}" for k in range(len(ci))],
@@ -305,7 +306,8 @@ def _projects(rng: np.random.Generator, tid: str, s: Shape) -> dict[str, pd.Data
     tk = []
     for i in range(n):
         k = rng.poisson(3 + 6 * max(risk[i], 0))
-        days = rng.integers(start[i], min(today, go_live[i]) + 1, k) if go_live[i] > start[i] else []
+        last = min(today, go_live[i])
+        days = rng.integers(start[i], last + 1, k) if last > start[i] else []
         tk += [(f"PT{i:04d}-{j}", f"PR{i:04d}", int(d)) for j, d in enumerate(days)]
     t = pd.DataFrame(tk, columns=["ticket_id", "project_id", "d"])
     created = pd.to_datetime(s.start) + pd.to_timedelta(t["d"], unit="D")

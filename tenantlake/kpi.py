@@ -186,7 +186,7 @@ def run_dbt(args: Sequence[str], home: Home, *, tenant_id: str | None = None,
 
     env = dbt_env(home)
     os.environ.update(env)  # dbt reads env_var() from the process environment
-    all_vars = dbt_vars(tenant_id, from_date, **dict(vars or {}))
+    all_vars = {**dict(vars or {}), **dbt_vars(tenant_id, from_date)}
     cli = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(target_path or home.root / "dbt_target"),
            "--log-path", str(home.root / "dbt_logs")]

@@ -99,7 +99,7 @@ def _generate_one(job) -> tuple[str, dict[str, int]]:
     if drop.exists():
         shutil.rmtree(drop)
     drop.mkdir(parents=True)
-    sim = TenantSim(plan.tenant_id, prof, end, n_days, seed)
+    sim = TenantSim(plan.tenant_id, prof, end, n_days, seed, timezone=dialect.timezone)
     specs = {s.frame: s for s in dialect.files if s.frame in prof.entities}
     counts: dict[str, int] = {e: 0 for e in prof.entities}
 

@@ -1,9 +1,10 @@
 """Simulation of one demo tenant's business, month by month, in canonical column names.
 
 :class:`TenantSim` draws the tenant's master data once (customers, SKUs, suppliers, locations,
-promotions, partners, projects), then :meth:`TenantSim.months` yields, per calendar month, the
-transactions of that month as pandas frames keyed by canonical entity name. Memory is bounded
-by one month of one tenant, so the scale knob can produce millions of order lines.
+promotions, partners, projects), then :meth:`TenantSim.months` yields, per month, the
+transactions of that monthly export period (ending on the end date's day of month) as pandas
+frames keyed by canonical entity name. Memory is bounded by one month of one tenant, so the
+scale knob can produce millions of order lines.
 
 Everything is drawn from one ``numpy`` generator seeded by (seed, tenant id) in a fixed order,
 so (seed, end date, sizes) determine every byte. See :mod:`tenantlake.demo` for the planted
@@ -72,8 +73,11 @@ class _Carry:
 class TenantSim:
     """The business of one tenant over ``[start, end]``; see the module docstring."""
 
-    def __init__(self, tenant_id: str, profile: Profile, end: dt.date, days: int, seed: int):
+    def __init__(self, tenant_id: str, profile: Profile, end: dt.date, days: int, seed: int,
+                 timezone: str | None = None):
         self.tenant_id = tenant_id
+        #: Local time zone of the exported timestamps (wall times in DST gaps don't exist).
+        self.tz = timezone
         self.p = profile
         self.end = end
         self.n_days = days
@@ -142,7 +146,8 @@ class TenantSim:
         seg_rate = np.array([s.order_rate for s in p.segments])[self.c_seg]
         self.c_rate = seg_rate * rng.gamma(p.rate_shape, 1 / p.rate_shape, n)
         self.c_lines = np.array([s.lines_mean for s in p.segments])[self.c_seg]
-        self.c_qty = np.array([s.qty_mean for s in p.segments])[self.c_seg] * rng.lognormal(0, .3, n)
+        self.c_qty = (np.array([s.qty_mean for s in p.segments])[self.c_seg]
+                      * rng.lognormal(0, .3, n))
         self.c_terms = np.array([s.pay_terms for s in p.segments])[self.c_seg]
         self.c_disc = np.array([s.discount for s in p.segments])[self.c_seg]
         is_new = rng.random(n) < p.new_customer_share
@@ -203,7 +208,8 @@ class TenantSim:
         self.sup_cv = np.where(far, rng.uniform(0.25, 0.5, n_sup), rng.uniform(0.03, 0.25, n_sup))
         self.sup_late = np.where(far, rng.beta(2, 10, n_sup), rng.beta(1, 22, n_sup))
         self.s_sup = rng.integers(0, n_sup, n)
-        self.sup_id = _fmt_ids("L" if p.dialect == "northwind" else "V", np.arange(701, 701 + n_sup), 4)
+        self.sup_id = _fmt_ids("L" if p.dialect == "northwind" else "V",
+                               np.arange(701, 701 + n_sup), 4)
         self.s_lead = np.maximum(2, self.sup_lead[self.s_sup] + rng.integers(-2, 3, n))
         base_cost = {"northwind": 6.0, "bluepeak": 45.0, "harbor": 12.0}[p.dialect]
         self.s_cost = np.round(rng.lognormal(np.log(base_cost), 0.7, n), 2) + 0.2
@@ -327,7 +333,7 @@ class TenantSim:
         scope = rng.poisson(0.3 + 0.9 * cx + 0.8 * weak)
         # Project failure (planted): weak partner, complexity, scope changes and hidden noise.
         r = 1.3 * weak + 0.8 * cx + 0.35 * scope + rng.normal(0, 0.9, n)
-        fail = rng.random(n) < _sigmoid(-2.6 + 1.5 * r)
+        fail = rng.random(n) < _sigmoid(-2.9 + 1.5 * r)
         cancel = fail & (rng.random(n) < 0.25)
         delay = np.where(fail, rng.integers(31, 131, n),
                          np.clip(rng.normal(4 + 5 * r, 9, n), -7, 29)).round().astype(int)
@@ -339,8 +345,8 @@ class TenantSim:
             planned = start[j] + np.round(dur[j] * np.arange(1, K + 1) / K).astype(int)
             frac = np.arange(1, K + 1) / K
             # Early milestone slippage (planted): grows with the final delay and the risk.
-            slip = delay[j] * frac ** 1.2 + 4 * max(r[j], 0) * (frac < 1) \
-                + rng.normal(0, 4, K) * (1 + 2 * frac) * (frac < 1)
+            slip = delay[j] * frac ** 1.6 + 3 * max(r[j], 0) * (frac < 1) \
+                + rng.normal(0, 7, K) * (1 + frac) * (frac < 1)
             actual = planned + np.round(slip).astype(int)
             actual[-1] = planned[-1] + delay[j]
             actual = np.maximum.accumulate(np.maximum(actual, start[j] + 1))
@@ -377,7 +383,8 @@ class TenantSim:
                 _cancel_day=cancel_day))
             first_open = True
             for k in range(K):
-                done = actual[k] <= self.E and not (cancel_day is not None and actual[k] >= cancel_day)
+                done = actual[k] <= self.E and not (cancel_day is not None
+                                                    and actual[k] >= cancel_day)
                 if done:
                     st = "done"
                 elif cancel_day is not None and cancel_day <= self.E:
@@ -420,7 +427,12 @@ class TenantSim:
 
     def minute_to_ts(self, m) -> pd.Series:
         s = pd.Series(m, dtype="float64")
-        return (pd.Timestamp(self.start) + pd.to_timedelta(s, unit="m")).dt.floor("min")
+        ts = (pd.Timestamp(self.start) + pd.to_timedelta(s, unit="m")).dt.floor("min")
+        if self.tz and self.tz != "UTC":
+            # A clock never shows 02:30 on the spring-forward night: move those to 03:xx.
+            ts = ts.dt.tz_localize(self.tz, nonexistent="shift_forward",
+                                   ambiguous=np.zeros(len(ts), dtype=bool)).dt.tz_localize(None)
+        return ts
 
     def _ids(self, kind: str, n: int, width: int = 7) -> np.ndarray:
         a = self.next[kind]
@@ -460,7 +472,7 @@ class TenantSim:
         return {"customers": cust, "products": prod, "locations": loc, "partners": partners}
 
     def final(self) -> dict[str, pd.DataFrame]:
-        """Entities exported as one full snapshot at the end: projects, milestones, opportunities."""
+        """Entities exported as one full snapshot at the end (projects, milestones, opps)."""
         pr = self.projects
         projects = pd.DataFrame({
             "project_id": pr.project_id, "partner_id": pr.partner_id,
@@ -625,7 +637,12 @@ class TenantSim:
         # The planner re-estimates demand each month (EWMA), but never sees promotions coming.
         self.mu = np.maximum(0.6 * self.mu + 0.4 * month_demand / nd, 0.05)
         self._replan()
-        return self._month_frames(a, b, locals())
+        month = dict(lo=lo, qty=qty, filled=filled, sku=sku, pair=pair, price=price,
+                     disc=disc, cancelled_by_cust=cancelled_by_cust, ci=ci, decline=decline,
+                     fl=fl, has_exc=has_exc, lag=lag, line_no=line_no, n_l_per=n_l_per, n_o=n_o,
+                     o_chan=o_chan, o_day=o_day, o_decl=o_decl, o_ids=o_ids, o_min=o_min,
+                     po_parts=po_parts, promo=promo, snap=snap)
+        return self._month_frames(a, b, month)
 
     def _place_pos(self, d: int, prs: np.ndarray, pos: np.ndarray) -> pd.DataFrame:
         rng = self.rng

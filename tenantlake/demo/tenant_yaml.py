@@ -38,8 +38,8 @@ _SETTINGS: dict[str, dict] = {
                     "freshness_hours": {"default": 48, "inventory_snapshots": 30,
                                         "orders": 30, "customers": 2160, "projects": 2160,
                                         "milestones": 2160, "opportunities": 336}},
-        "kpi_targets": {"otif_rate": 0.92, "fill_rate": 0.96, "backorder_rate": 0.04,
-                        "stockout_rate": 0.05, "first_response_hours": 8, "dso_days": 38,
+        "kpi_targets": {"perfect_order_rate": 0.92, "fill_rate": 0.96, "backorder_rate": 0.04,
+                        "stockout_rate": 0.05, "first_response_time_hours": 8, "dso_days": 38,
                         "dispute_rate": 0.04, "win_rate": 0.35, "csat": 4.0,
                         "go_live_on_time_rate": 0.7, "workflow_failure_rate": 0.03},
         "alerts": {
@@ -57,7 +57,7 @@ _SETTINGS: dict[str, dict] = {
                  "channel": "ops_webhook", "requires_approval": True, "max_per_day": 20},
                 {"name": "project_at_risk", "model": "project_failure",
                  "min_probability": 0.5, "channel": "planning_mail"},
-                {"name": "otif_below_target", "kpi": "otif_rate", "below": 0.88,
+                {"name": "perfect_order_below_target", "kpi": "perfect_order_rate", "below": 0.88,
                  "channel": "ops_webhook"},
             ],
         },
@@ -76,8 +76,8 @@ _SETTINGS: dict[str, dict] = {
                      "secondary_color": "#ff7043"},
         "quality": {"max_bad_share": 0.03, "freshness_hours": {
             "default": 24, "customers": 720, "projects": 2160, "milestones": 2160}},
-        "kpi_targets": {"otif_rate": 0.95, "fill_rate": 0.97, "stockout_rate": 0.04,
-                        "first_response_hours": 4, "csat": 4.2, "automation_rate": 0.8,
+        "kpi_targets": {"perfect_order_rate": 0.95, "fill_rate": 0.97, "stockout_rate": 0.04,
+                        "first_response_time_hours": 4, "csat": 4.2, "automation_rate": 0.8,
                         "go_live_on_time_rate": 0.75},
         "alerts": {
             "channels": {
@@ -109,8 +109,8 @@ _SETTINGS: dict[str, dict] = {
         "quality": {"max_bad_share": 0.05, "freshness_hours": {
             "default": 48, "inventory_snapshots": 36, "customers": 2160, "projects": 2160,
             "milestones": 2160, "opportunities": 336}},
-        "kpi_targets": {"otif_rate": 0.9, "fill_rate": 0.95, "dso_days": 42,
-                        "dispute_rate": 0.05, "win_rate": 0.3, "first_response_hours": 12,
+        "kpi_targets": {"perfect_order_rate": 0.9, "fill_rate": 0.95, "dso_days": 42,
+                        "dispute_rate": 0.05, "win_rate": 0.3, "first_response_time_hours": 12,
                         "inventory_turns": 6, "go_live_on_time_rate": 0.65},
         "alerts": {
             "channels": {

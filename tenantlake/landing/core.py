@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import logging
 import threading
 import time
@@ -32,8 +31,8 @@ import polars as pl
 from tenantlake import lake, store
 from tenantlake.contracts import arrow_schema, get_contract
 from tenantlake.landing.errors import LandingConfigError, LandingError
-from tenantlake.landing.gate import GxSampler, evaluate_gate, load_expectations, run_gx_check
-from tenantlake.landing.report import CheckResult, EntityReport, LandingReport
+from tenantlake.landing.gate import GxSampler, evaluate_gate, run_gx_check
+from tenantlake.landing.report import EntityReport, LandingReport
 from tenantlake.landing.sources import SourceUnit, iter_units
 from tenantlake.landing.sources.files import RESERVED, check_drop_folder
 from tenantlake.landing.transform import (
@@ -84,7 +83,7 @@ class _StreamWriter:
     strings; columns a later chunk adds are packed as JSON into ``_other_values``).
 
     Encoding Parquet pages is single-threaded and releases the GIL, so it runs in a background
-    thread (at most two tables queued) while the next frame is transformed.
+    thread (at most one table queued) while the next frame is transformed.
     """
 
     def __init__(self, target: Path, schema=None) -> None:
@@ -118,7 +117,7 @@ class _StreamWriter:
     def _start(self) -> None:
         import queue
 
-        self._queue = queue.Queue(maxsize=2)
+        self._queue = queue.Queue(maxsize=1)
 
         def drain() -> None:
             while True:
@@ -313,17 +312,6 @@ class _EntityRun:
     gx_batches: list[tuple[str, GxSampler]] = field(default_factory=list)
 
 
-def _prewarm_gx() -> None:
-    """Import Great Expectations in the background: its ~3 s import overlaps the landing."""
-    def _imp() -> None:
-        try:
-            importlib.import_module("great_expectations")
-            load_expectations()
-        except Exception:  # noqa: BLE001 - the real import later reports any problem
-            pass
-    threading.Thread(target=_imp, name="gx-prewarm", daemon=True).start()
-
-
 def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *,
                 run_gx: bool = True, gx_sample_rows: int = 10_000) -> LandingReport:
     """Land every source unit of ``tenant`` (optionally only ``entities``) into the lake.
@@ -347,8 +335,6 @@ def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *
     removed = lake.clean_orphans(home.lake)
     if removed:
         log.info("removed %d orphaned temp file(s) of killed writers", removed)
-    if run_gx and sources:
-        _prewarm_gx()
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     run = RunContext(tenant=tenant, home=home, landing_date=now.date().isoformat(),
                      ingested_at=now, store_url=home.store_url, log=log,

@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from tenantlake.contracts import Column, get_contract, polars_schema
@@ -50,29 +51,48 @@ _BAD = "__bad__"
 
 
 class KeyTracker:
-    """Contract keys already landed in this batch (64-bit hashes, 8 bytes per landed row).
+    """Contract keys already landed in this batch, as sorted runs of 64-bit hashes.
 
-    Duplicates within a batch keep the first row and quarantine the rest. Memory grows with the
-    number of distinct keys of one batch, not with the file size; a hash collision (about
-    n^2 / 2^65, i.e. 1e-7 at 3 million keys) would wrongly quarantine a row, never lose one.
+    Duplicates within a batch keep the first row and quarantine the rest. The only state that
+    grows with the file is 8 bytes per distinct key (sorted numpy runs, merged LSM-style so there
+    are O(log n) of them; membership is a binary search) — a hash set would cost ~100 bytes per
+    key. A hash collision (about n^2 / 2^65, i.e. 2e-7 at 3 million keys) would wrongly
+    quarantine a row as a duplicate, never lose one silently.
     """
 
     def __init__(self) -> None:
-        self._seen: list[pl.Series] = []
+        self._runs: list[np.ndarray] = []
+
+    def _seen(self, h: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(h), dtype=bool)
+        for run in self._runs:
+            pos = np.searchsorted(run, h)
+            np.minimum(pos, len(run) - 1, out=pos)
+            out |= run[pos] == h
+        return out
+
+    def _add(self, h: np.ndarray) -> None:
+        if len(h) == 0:
+            return
+        self._runs.append(np.sort(h))
+        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append(np.sort(np.concatenate([older, newer]), kind="stable"))
 
     def mark(self, hashes: pl.Series, candidate: pl.Series) -> pl.Series:
-        """Bool mask over ``hashes``: candidate rows whose key was seen before."""
-        idx = candidate.arg_true()
-        h = hashes.gather(idx)
+        """Bool mask over ``hashes``: candidate rows whose key was seen before (in or across
+        frames); the first occurrence of each key is remembered."""
+        everyone = bool(candidate.all())  # the common case: no other rule failed
+        idx = None if everyone else candidate.arg_true()
+        h = hashes if everyone else hashes.gather(idx)
         dup = ~h.is_first_distinct()
-        if self._seen:
-            seen = pl.concat(self._seen) if len(self._seen) > 1 else self._seen[0]
-            self._seen = [seen]
-            dup = dup | h.is_in(seen.implode())
-        self._seen.append(h.filter(~dup))
+        values = h.to_numpy()
+        if self._runs:
+            dup = dup | pl.Series(self._seen(values))
+        self._add(values[~dup.to_numpy()])
         out = pl.zeros(len(hashes), pl.Boolean, eager=True).alias(_DUP)
         if dup.any():
-            out = out.scatter(idx.filter(dup), True)
+            out = dup.alias(_DUP) if everyone else out.scatter(idx.filter(dup), True)
         return out
 
 
@@ -438,15 +458,12 @@ class EntityPlan:
 
     def _explain(self, stage: pl.DataFrame, src: pl.DataFrame, str_cols: list[str],
                  has_err: bool) -> pl.DataFrame:
-        """Quarantine rows: the source values as strings plus the first failing rule."""
-        long_field = pl.lit(None, pl.String)
-        for n in reversed(str_cols):
-            long_field = pl.when(pl.col(n).str.len_bytes() > MAX_FIELD_CHARS).then(
-                pl.lit(n)).otherwise(long_field)
-        lf = src.select(long_field.alias("f"), pl.lit(0).alias("_"))["f"]
-        stage = stage.with_columns(lf.alias("__tlf__"))
-        rule = field_ = msg = None
-        chain: list[tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]] = []
+        """Quarantine rows: the source values as strings plus the first failing rule.
+
+        Runs on the bad rows only, so the per-rule messages cost nothing for clean data.
+        """
+        stage = stage.with_columns(_first_long_field(src, str_cols).alias("__tlf__"))
+        chain: list[tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]] = []  # (when, rule, field, msg)
         if has_err:
             chain.append((pl.col(ERR_RULE).is_not_null(), pl.col(ERR_RULE), pl.col(ERR_FIELD),
                           pl.col(ERR_MSG)))
@@ -464,22 +481,29 @@ class EntityPlan:
             chain.append((pl.col(_DUP), pl.lit("duplicate_key"), pl.lit(",".join(key)),
                           pl.format("duplicate key ({}): an earlier row of this batch has the "
                                     "same key (the first one is kept)", key_txt)))
-        for i, part in enumerate((rule, field_, msg)):
-            expr = None
-            for cond, *vals in chain:
-                expr = pl.when(cond).then(vals[i]) if expr is None else \
-                    expr.when(cond).then(vals[i])
-            if i == 0:
-                rule = expr
-            elif i == 1:
-                field_ = expr
-            else:
-                msg = expr
-        why = stage.select(rule.alias("_rule"), field_.alias("_field"), msg.alias("_reason"),
+        why = stage.select(*[_first_match(chain, i).alias(name) for i, name in
+                             ((1, "_rule"), (2, "_field"), (3, "_reason"))],
                            pl.col("_source_row"))
         values = src.select([pl.col(n).cast(pl.String) for n in src.columns
                              if n not in (ERR_RULE, ERR_FIELD, ERR_MSG, ROW_COLUMN)])
         return pl.concat([values, why], how="horizontal")
+
+
+def _first_match(chain: list[tuple[pl.Expr, ...]], i: int) -> pl.Expr:
+    """``when(c1).then(v1_i).when(c2).then(v2_i)...``: the value of the first true condition."""
+    expr = pl.when(chain[0][0]).then(chain[0][i])
+    for cond, *vals in chain[1:]:
+        expr = expr.when(cond).then(vals[i - 1])
+    return expr
+
+
+def _first_long_field(src: pl.DataFrame, str_cols: list[str]) -> pl.Series:
+    """Name of the first source column whose value exceeds :data:`MAX_FIELD_CHARS`, per row."""
+    expr = pl.lit(None, pl.String)
+    for n in reversed(str_cols):
+        expr = pl.when(pl.col(n).str.len_bytes() > MAX_FIELD_CHARS).then(pl.lit(n)) \
+            .otherwise(expr)
+    return src.select(expr.alias("f"), pl.lit(0).alias("_"))["f"]
 
 
 def _empty_bad() -> pl.DataFrame:

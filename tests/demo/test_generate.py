@@ -35,8 +35,8 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path):
     assert da and da == db
     common = set(da) & set(dc)
     assert len(common) > 0.8 * len(da) and any(da[k] != dc[k] for k in common)
-    # re-running into the same home replaces the files and stays identical
-    generate(a, tenants_dir=a / "tenants", seed=3, **TINY)
+    # re-running into the same home replaces the files and stays identical, in parallel too
+    generate(a, tenants_dir=a / "tenants", seed=3, workers=2, **TINY)
     assert _digest(a) == da
 
 

@@ -63,23 +63,29 @@ def test_observed_churners_fade_out(demo_small):
 
 
 def test_churners_raise_more_tickets_and_disputes_before_they_stop(demo_small):
+    """In a churner's decline window: more tickets, lower CSAT, more disputed invoices."""
     root, cfgs, _ = demo_small
     cfg = cfgs["northwind-distribution"]
-    o = _orders(root, cfg)
-    last = o.groupby("customer_id").order_date.max()
-    churned = set(last[last < END_TS - pd.Timedelta(days=150)].index)
+    tr = pd.read_csv(root / "demo_truth" / cfg.id / "customers.csv", parse_dates=["churn_date"])
+    ch = tr[tr.churner & ~tr.abrupt & (tr.churn_date <= END_TS)].copy()
+    ch["from"] = ch.churn_date - pd.to_timedelta(ch.decline_days, unit="D")
+    loyal = set(tr[~tr.churner].customer_id)
+    days_loyal = len(loyal) * 540
+
+    def in_window(df, date_col):
+        d = df.merge(ch[["customer_id", "from", "churn_date"]], on="customer_id")
+        return d[(d[date_col] >= d["from"]) & (d[date_col] < d.churn_date)]
+
     t = read_entity(cfg, root, "tickets")
-    t = t[t.customer_id.notna()]
-    t["churner"] = t.customer_id.isin(churned)
-    per_cust = t.groupby("customer_id").size()
-    active_days = (last - o.groupby("customer_id").order_date.min()).dt.days.clip(lower=30)
-    rate = (per_cust.reindex(last.index, fill_value=0) / active_days)
-    assert rate[rate.index.isin(churned)].mean() > 1.3 * rate[~rate.index.isin(churned)].mean()
-    csat = t.dropna(subset=["csat"]).groupby("churner").csat.mean()
-    assert csat[True] < csat[False] - 0.2
+    t_ch = in_window(t, "created_at")
+    rate_ch = len(t_ch) / (ch.churn_date - ch["from"]).dt.days.sum()
+    t_lo = t[t.customer_id.isin(loyal)]
+    assert rate_ch > 1.5 * len(t_lo) / days_loyal
+    assert t_ch.csat.mean() < t_lo.csat.mean() - 0.2
     inv = read_entity(cfg, root, "invoices")
-    disp = inv.assign(churner=inv.customer_id.isin(churned)).groupby("churner").is_disputed.mean()
-    assert disp[True] > 1.5 * disp[False]
+    d_ch = in_window(inv, "invoice_date").is_disputed.astype(bool).mean()
+    d_lo = inv[inv.customer_id.isin(loyal)].is_disputed.astype(bool).mean()
+    assert d_ch > 1.5 * d_lo, (d_ch, d_lo)
 
 
 def test_stockouts_follow_promotions_and_long_lead_times(demo_small):

@@ -54,3 +54,14 @@ def test_scale_tenant_yaml_validates(tmp_path: Path):
         for ch in cfg.alerts.channels.values():
             if ch.type == "file":
                 assert tid in ch.path
+
+
+def test_kpi_targets_and_kpi_alerts_name_catalog_kpis():
+    import pytest
+
+    kpi = pytest.importorskip("tenantlake.kpi")
+    known = set(kpi.kpi_definitions())
+    for tid in DEMO_TENANTS:
+        cfg = load_tenant_file(REPO_TENANTS / f"{tid}.yml")
+        assert set(cfg.kpi_targets) <= known, (tid, set(cfg.kpi_targets) - known)
+        assert {r.kpi for r in cfg.alerts.rules if r.kpi} <= known

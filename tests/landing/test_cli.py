@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import yaml
-from conftest import D1, csv_source, lines_csv, make_tenant
+from landing_helpers import D1, csv_source, lines_csv, make_tenant
 from typer.testing import CliRunner
 
 from tenantlake.cli import app

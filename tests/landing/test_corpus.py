@@ -11,14 +11,13 @@ import datetime as dt
 import gzip
 import json
 import os
-from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import D1, TODAY, check, csv_source, invariant, lines_csv, make_tenant, \
+from landing_helpers import D1, TODAY, check, csv_source, invariant, lines_csv, make_tenant, \
     quarantine, raw_rows
 
 from tenantlake.contracts import arrow_schema
@@ -247,7 +246,7 @@ def test_extra_columns_are_drift_kept_in_sidecar(tl_home, drop):
 def test_absent_optional_columns_are_typed_nulls_with_exact_schema(tl_home, drop):
     """Unmapped optional columns are simply not sent; mapped-but-absent ones are reported."""
     (drop / "a.csv").write_text(lines_csv(2))
-    ent = {"order_lines": {"columns": {**__import__("conftest").ORDER_LINES["columns"],
+    ent = {"order_lines": {"columns": {**__import__("landing_helpers").ORDER_LINES["columns"],
                                        "is_promo": "Promo Flag"}}}
     rep = ol(land(tl_home, make_tenant({"erp": csv_source(entities=ent)})))
     assert rep.missing_optional_columns == ["is_promo"] and rep.gate.passed
@@ -411,7 +410,7 @@ def test_expressions_constants_where_and_timezones(tl_home, drop):
                                   "lambda: 1", "open('f')", "qty +"])
 def test_bad_expression_is_a_config_error(tl_home, drop, expr):
     ent = {"order_lines": {**{"columns": dict(
-        __import__("conftest").ORDER_LINES["columns"])}, "expressions": {"net_amount": expr}}}
+        __import__("landing_helpers").ORDER_LINES["columns"])}, "expressions": {"net_amount": expr}}}
     with pytest.raises(LandingConfigError, match=r"tenant 'acme', source 'erp', entity "
                                                  r"'order_lines', column 'net_amount'"):
         land_tenant(make_tenant({"erp": csv_source(entities=ent)}), tl_home)
@@ -419,7 +418,7 @@ def test_bad_expression_is_a_config_error(tl_home, drop, expr):
 
 def test_one_export_feeds_two_entities(tl_home, drop):
     (drop / "a.csv").write_text(lines_csv(4) + f"O0,2,S,1,1,{D1}\n")
-    ents = {"order_lines": __import__("conftest").ORDER_LINES,
+    ents = {"order_lines": __import__("landing_helpers").ORDER_LINES,
             "orders": {"columns": {"order_id": "order_id", "order_date": "order_date"},
                        "constants": {"customer_id": "C-unknown"}, "where": "line == 1"}}
     report = land(tl_home, make_tenant({"erp": csv_source(entities=ents)}))

@@ -17,7 +17,7 @@ import time
 
 import duckdb
 import pytest
-from conftest import csv_source, lines_csv, make_tenant
+from landing_helpers import csv_source, lines_csv, make_tenant
 
 CHILD = r"""
 import json, os, sys

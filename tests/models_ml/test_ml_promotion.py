@@ -40,7 +40,7 @@ def registry(warehouse_file, tmp_path_factory, make_home, make_tenant):
 
 def _champion(home) -> str:
     fw._mlflow(home)
-    return mlflow.MlflowClient().get_model_version_by_alias("churn", fw.CHAMPION).version
+    return str(mlflow.MlflowClient().get_model_version_by_alias("churn", fw.CHAMPION).version)
 
 
 def test_weaker_challenger_is_not_promoted_over_a_stronger_champion(registry):

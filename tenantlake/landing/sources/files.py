@@ -85,7 +85,8 @@ def discover(source_name: str, source: Source, tenant: TenantConfig,
     """Files of one source, sorted, each with the refusal error if it resolves outside the base.
 
     A folder means every non-hidden file directly in it; a glob is matched with ``**`` support.
-    Hidden files and writers' temp files (``.tmp-*``, ``*.part``) are never picked up.
+    Hidden files, Excel lock files (``~$*``) and writers' temp files (``.tmp-*``, ``*.part``)
+    are never picked up.
     """
     check_drop_folder(source_name, source, tenant, home)
     base, pattern = _base_and_pattern(source, tenant, home)
@@ -99,7 +100,7 @@ def discover(source_name: str, source: Source, tenant: TenantConfig,
     base_resolved = base.resolve()
     out: list[tuple[Path, SourceFileError | None]] = []
     for q in sorted(candidates):
-        if q.name.startswith(".") or q.name.endswith(".part") or q.is_dir():
+        if q.name.startswith((".", "~$")) or q.name.endswith(".part") or q.is_dir():
             continue
         resolved = q.resolve()
         err = None

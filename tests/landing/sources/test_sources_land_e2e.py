@@ -5,7 +5,14 @@ from __future__ import annotations
 import duckdb
 import pytest
 from .fake_api_server import TOKEN, FakeApi, make_orders
-from .source_helpers import ORDERS, Db, order_rows, orders_table, sql_source, tenant_with_source
+from .source_helpers import (
+    ORDERS,
+    Db,
+    order_rows,
+    orders_table,
+    sql_source,
+    tenant_with_source,
+)
 from sqlalchemy import insert
 
 from tenantlake import store

@@ -7,7 +7,8 @@
 
 -- Every KPI for every tenant at day, week and month grain, with target and prior period: what
 -- scorecards, alerts and `tenantlake kpi show` read. A KPI whose inputs the tenant does not send
--- has is_available = false and a NULL value (never 0). An incremental run recomputes the periods
+-- has is_available = false and a NULL value (never 0). Day rows exist for the tenant's
+-- active days; week and month rows sum them. An incremental run recomputes the periods
 -- that contain from_date; prior values come from the full history of fct_kpi_daily.
 with
 
@@ -39,13 +40,11 @@ targets as (
 
 calendar as (
 
-    -- each tenant's days, from its first to its last activity (never past as_of_date)
-    select
-        tenant_id,
-        cast(unnest(generate_series(min(date_day), least(max(date_day), {{ as_of_date() }}),
-                                    interval 1 day)) as date) as date_day
+    -- each tenant's active days (any KPI row), never past as_of_date. Active days, not a gap-
+    -- filled range, so a one-day incremental run and a full refresh produce the same rows.
+    select distinct tenant_id, date_day
     from daily
-    group by tenant_id
+    where date_day <= {{ as_of_date() }}
 
 ),
 
