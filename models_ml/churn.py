@@ -184,11 +184,16 @@ FEATURE_LABELS = {
 
 
 def recency_frequency_rule(df: pd.DataFrame) -> pd.Series:
-    """Planner's rule: overdue against the usual order gap, plus the drop in order count."""
-    gap = df["avg_gap_days_365d"].fillna(365.0 / np.maximum(df["orders_365d"].fillna(1), 1))
-    overdue = df["days_since_last_order"] / gap.clip(lower=1)
-    drop = (1 - df["orders_90d"] / df["orders_prev_90d"].clip(lower=1)).clip(lower=0)
-    return overdue + drop
+    """Planner's rule (RF): how overdue the next order is against the customer's usual gap,
+    discounted for customers who order often.
+
+    A customer with a single order day has no gap of its own and gets the median gap of the
+    tenant's customers at that date, which is what a planner would assume.
+    """
+    typical = df.groupby(["tenant_id", "as_of"])["avg_gap_days_365d"].transform("median")
+    gap = df["avg_gap_days_365d"].fillna(typical).fillna(90.0).clip(lower=1)
+    return (np.log1p(df["days_since_last_order"] / gap)
+            - 0.5 * np.log1p(df["orders_365d"].fillna(0)))
 
 
 SPEC = ModelSpec(

@@ -311,6 +311,11 @@ def mase(y: np.ndarray, yhat: np.ndarray, scale: float) -> float:
 LOWER_IS_BETTER = {"brier", "wape", "mase"}
 
 
+def lower_is_better(metric: str) -> bool:
+    """``brier``, ``demand_wape``, ``demand_mase``...: the suffix decides."""
+    return metric.rsplit("_", 1)[-1] in LOWER_IS_BETTER
+
+
 # ------------------------------------------------------------------------------ backtest
 
 
@@ -332,7 +337,7 @@ class Backtest:
         rows = []
         for m in metrics:
             a, b = self.mean("model", m), self.mean("baseline", m)
-            better = a < b if m in LOWER_IS_BETTER else a > b
+            better = a < b if lower_is_better(m) else a > b
             rows.append({"metric": m, "model": round(a, 4), "baseline": round(b, 4),
                          "delta": round(a - b, 4), "model_better": bool(better),
                          "per_fold_model": [round(f["model"].get(m, np.nan), 4)
@@ -856,7 +861,7 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
     chall = _version(client, name, version)
     champ = _champion(client, name)
     metric = spec.primary_metric
-    lower = metric in LOWER_IS_BETTER
+    lower = lower_is_better(metric)
     c_run = client.get_run(chall.run_id)
     c_val = c_run.data.metrics[f"mean_model_{metric}"]
     b_val = c_run.data.metrics[f"mean_baseline_{metric}"]

@@ -44,7 +44,7 @@ class Shape:
     customers: int = 250
     skus: int = 20
     locations: int = 2
-    projects: int = 70
+    projects: int = 120
     days: int = 730
     start: dt.date = dt.date(2024, 1, 1)
     entities: frozenset[str] | None = None
@@ -75,7 +75,7 @@ def _customers(rng: np.random.Generator, tid: str, s: Shape) -> dict[str, pd.Dat
     # bursty healthy customers: monthly multipliers that make gaps irregular
     month_mult = rng.gamma(0.8, 1 / 0.8, (n, days // 30 + 1))
     burst = np.where(bursty[:, None], month_mult[:, (t[0] // 30)], 1.0)
-    rate = base_rate[:, None] * (1 - 0.55 * prog) * burst * np.where(gone, 0.02, 1.0)
+    rate = base_rate[:, None] * (1 - 0.35 * prog) * burst * np.where(gone, 0.02, 1.0)
     counts = rng.poisson(rate)
     ci, di = np.nonzero(counts)
     reps = counts[ci, di]
@@ -131,7 +131,7 @@ def _customers(rng: np.random.Generator, tid: str, s: Shape) -> dict[str, pd.Dat
         "payment_date": _days(s.start, pay_off), "amount": orders["order_amount"],
     })[paid]
 
-    trate = 0.008 * (1 + 5 * prog) * np.where(gone, 0.1, 1.0)
+    trate = 0.008 * (1 + 7 * prog) * np.where(gone, 0.1, 1.0)
     tc = rng.poisson(trate)
     ti, tdi = np.nonzero(tc)
     tp = prog[ti, tdi]
@@ -267,9 +267,9 @@ def _projects(rng: np.random.Generator, tid: str, s: Shape) -> dict[str, pd.Data
     partner = rng.integers(0, 4, n)
     start = rng.integers(0, max(1, s.days - 250), n)
     planned = rng.integers(120, 300, n)
-    risk = 0.9 * partner_q[partner] + rng.normal(0, 0.8, n)
-    early = np.maximum(0, 8 + 10 * risk + rng.normal(0, 10, n))
-    late_part = np.maximum(0, 10 + 28 * risk + rng.normal(0, 18, n))  # shows only at the end
+    risk = 1.1 * partner_q[partner] + rng.normal(0, 0.7, n)
+    early = np.maximum(0, 5 + 6 * risk + rng.normal(0, 10, n))
+    late_part = np.maximum(0, 8 + 30 * risk + rng.normal(0, 15, n))  # shows only at the end
     end_delay = np.round(early + late_part)
     cancelled = (risk > 1.2) & (rng.random(n) < 0.4)
     go_live = start + planned + end_delay
@@ -305,7 +305,7 @@ def _projects(rng: np.random.Generator, tid: str, s: Shape) -> dict[str, pd.Data
     # project tickets: more of them on risky projects, spread over the project's life
     tk = []
     for i in range(n):
-        k = rng.poisson(3 + 6 * max(risk[i], 0))
+        k = rng.poisson(2 + 8 * max(risk[i], 0))
         last = min(today, go_live[i])
         days = rng.integers(start[i], last + 1, k) if last > start[i] else []
         tk += [(f"PT{i:04d}-{j}", f"PR{i:04d}", int(d)) for j, d in enumerate(days)]

@@ -18,6 +18,8 @@
 
 {% macro lake_root() -%}
     {%- set root = env_var('TENANTLAKE_LAKE', '') -%}
+    {#- parsing (e.g. dagster-dbt preparing the manifest) needs no lake; running does -#}
+    {%- if not root and not execute -%}{{ return('<TENANTLAKE_LAKE>') }}{%- endif -%}
     {%- if not root -%}
         {{ exceptions.raise_compiler_error(
             "TENANTLAKE_LAKE is not set: point it at the lake root (<home>/lake), "

@@ -85,8 +85,3 @@
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ source }}
 {%- endmacro %}
-
-
-{% macro is_scoped_incremental() -%}
-    {{ return(is_incremental()) }}
-{%- endmacro %}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import multiprocessing as mp
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -80,7 +81,9 @@ def generate(home: Path, tenants_dir: Path | None = None, seed: int = 7,
     t0 = time.perf_counter()
     results: dict[str, dict[str, int]] = {}
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
+        # spawn, not fork: forking a process whose polars/Arrow thread pools are running can
+        # deadlock the child.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
             for tid, counts in ex.map(_generate_one, jobs):
                 results[tid] = counts
     else:

@@ -107,7 +107,7 @@ class _StreamWriter:
                 self.schema = frame.to_arrow().schema
             self._cm = lake.atomic_write(self.target)
             tmp = self._cm.__enter__()
-            self._writer = pq.ParquetWriter(tmp, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(tmp, self.schema, compression="snappy")
             self._start()
         if self._error is not None:
             raise self._error

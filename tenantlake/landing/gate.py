@@ -21,7 +21,6 @@ uniform random sample of that size above (bottom-k on a random key, bounded memo
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -31,8 +30,6 @@ from tenantlake.landing.report import CheckResult, EntityReport, GateResult
 
 if TYPE_CHECKING:
     from tenantlake.tenants import TenantConfig
-
-_log = logging.getLogger(__name__)
 
 
 class GxSampler:

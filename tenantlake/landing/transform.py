@@ -64,11 +64,16 @@ class KeyTracker:
         self._runs: list[np.ndarray] = []
 
     def _seen(self, h: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(h), dtype=bool)
+        # sorted needles make the binary searches walk the runs in order (cache friendly)
+        order = np.argsort(h)
+        hs = h[order]
+        found = np.zeros(len(h), dtype=bool)
         for run in self._runs:
-            pos = np.searchsorted(run, h)
+            pos = np.searchsorted(run, hs)
             np.minimum(pos, len(run) - 1, out=pos)
-            out |= run[pos] == h
+            found |= run[pos] == hs
+        out = np.empty(len(h), dtype=bool)
+        out[order] = found
         return out
 
     def _add(self, h: np.ndarray) -> None:

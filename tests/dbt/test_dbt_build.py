@@ -151,3 +151,17 @@ def test_kpi_list_cli():
     res = CliRunner().invoke(app, ["kpi", "list", "--format", "csv"])
     assert res.exit_code == 0, res.output
     assert "perfect_order_rate" in res.output and "lower is better" in res.output
+
+
+def test_empty_lake_builds_typed_empty_marts(tmp_path):
+    """No tenant has sent anything yet: every source is a typed empty relation, nothing fails."""
+    from tenantlake.kpi import run_dbt
+    from tenantlake.settings import Home
+
+    home = Home(tmp_path / "home").ensure()
+    run_dbt(["build", "--exclude", "test_type:unit"], home, vars={"as_of_date": "2026-01-31"})
+    types = dict(query(home, "select column_name, data_type from information_schema.columns "
+                             "where table_schema = 'main' and table_name = 'fct_orders'"))
+    assert types["order_date"] == "DATE" and types["order_amount"] == "DOUBLE"
+    assert types["manual_touches"] == "BIGINT" and types["has_exception"] == "BOOLEAN"
+    assert query(home, "select count(*) from fct_kpi_values") == [(0,)]

@@ -493,3 +493,17 @@ def test_polars_frames_from_other_sources_land(tl_home, drop, monkeypatch):
     monkeypatch.setattr(core, "iter_units", fake_units)
     rep = ol(land(tl_home, make_tenant({"erp": csv_source()})))
     assert rep.rows_landed == 1 and landed == [1]
+
+
+def test_tab_delimited_headerless_with_skip_rows(tl_home, drop):
+    (drop / "a.tsv").write_text(f"EXPORT 2026\nO1\t1\tS\t2\t1.5\t{D1}\nO2\t1\tS\t3\t1.5\t{D1}\n")
+    ent = {"order_lines": {"columns": {"order_id": "f0", "line_number": "f1", "sku": "f2",
+                                       "quantity_ordered": "f3", "order_date": "f5"}}}
+    src = csv_source("*.tsv", ent, csv={"delimiter": "\\t", "header": False, "skip_rows": 1})
+    rep = ol(land(tl_home, make_tenant({"erp": src})))
+    assert rep.rows_landed == 2 and rep.drift_columns == ["f4"]
+
+
+def test_column_names_match_ignoring_case_and_blanks(tl_home, drop):
+    (drop / "a.csv").write_text(f" ORDER_ID ,Line,SKU,Qty,Price,Order_Date\nO1,1,S,1,1,{D1}\n")
+    assert ol(land(tl_home, make_tenant({"erp": csv_source()}))).rows_landed == 1

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from landing_helpers import csv_source, lines_csv, make_tenant
+from postgres_fixture import postgres_server_url, postgres_url  # noqa: F401 - fixtures
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
@@ -49,3 +52,27 @@ def test_postgres_ddl_compiles():
     for table in (store.landing_ledger, store.cursors):
         ddl = str(CreateTable(table).compile(dialect=postgresql.psycopg.dialect()))
         assert "CREATE TABLE" in ddl
+
+
+@pytest.mark.postgres
+def test_ledger_and_cursors_on_postgres(postgres_url, tl_home, drop, monkeypatch):
+    """The same code path on PostgreSQL: helpers, then a real landing (twice: no-op)."""
+    url = postgres_url
+    store.set_cursor("acme", "api", "1", url=url)
+    store.set_cursor("acme", "api", "2", url=url)
+    assert store.get_cursor("acme", "api", url=url) == "2"
+    store.ledger_record(_entry("pg1", 5), url=url)
+    store.ledger_record(_entry("pg1", 5), url=url)
+    assert store.ledger_get("acme", "orders", "pg1", url=url).rows_in == 5
+
+    from tenantlake.landing import land_tenant
+    from tenantlake.settings import Home
+
+    monkeypatch.setenv("TENANTLAKE_STORE_URL", url)
+    (drop / "a.csv").write_text(lines_csv(4))
+    tenant = make_tenant({"erp": csv_source()})
+    assert land_tenant(tenant, Home(tl_home.root), run_gx=False).entities[
+        "order_lines"].rows_landed == 4
+    again = land_tenant(tenant, Home(tl_home.root), run_gx=False).entities["order_lines"]
+    assert again.units_skipped == 1 and again.rows_in == 0
+    store.dispose_all()

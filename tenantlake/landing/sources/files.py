@@ -21,7 +21,6 @@ import gzip
 import hashlib
 import io
 import json
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,15 +31,13 @@ from tenantlake.landing.errors import DropFolderMissingError, SourceFileError
 from tenantlake.landing.sources.base import SourceUnit
 from tenantlake.tenants import Source, TenantConfig
 
-log = logging.getLogger(__name__)
-
 ERR_RULE = "__tl_err_rule__"
 ERR_FIELD = "__tl_err_field__"
 ERR_MSG = "__tl_err_msg__"
 ROW_COLUMN = "__tl_row__"
 RESERVED = (ERR_RULE, ERR_FIELD, ERR_MSG, ROW_COLUMN)
 
-CSV_BLOCK_BYTES = 16 << 20
+CSV_BLOCK_BYTES = 8 << 20
 CHUNK_ROWS = 100_000
 _GLOB_CHARS = set("*?[")
 
