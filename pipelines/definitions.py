@@ -7,6 +7,9 @@ another. Run the UI with ``tenantlake ui dagster``.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -36,7 +39,9 @@ defs = dg.Definitions(
     sensors=[drop_folder_sensor],
     resources={
         "tenantlake": TenantlakeResource(),
+        # The venv's own dbt, so the UI works without the venv being activated.
         "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR),
-                              profiles_dir=str(DBT_PROJECT_DIR)),
+                              profiles_dir=str(DBT_PROJECT_DIR),
+                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
     },
 )

@@ -1,6 +1,5 @@
 """Jobs, schedules and sensors: how the graph runs without a person pressing a button."""
 
-from __future__ import annotations
 
 import json
 import os

@@ -7,7 +7,6 @@ blocking quality-gate check, so a bad batch of one entity stops exactly what dep
 that tenant alone.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Models: weekly training (all tenants that allow it), daily scoring per tenant partition."""
 
-from __future__ import annotations
 
 import datetime as dt
 

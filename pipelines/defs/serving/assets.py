@@ -5,7 +5,6 @@ DuckDB file, so a running pipeline never blocks a dashboard and an open dashboar
 run (DESIGN.md, "Readers never wait on writers").
 """
 
-from __future__ import annotations
 
 import dagster as dg
 

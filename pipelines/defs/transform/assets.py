@@ -4,7 +4,6 @@ Every dbt model becomes an asset (group = its folder), dbt sources map onto the 
 (``raw/<entity>``) so lineage runs from file to KPI, and dbt tests surface as asset checks.
 """
 
-from __future__ import annotations
 
 import json
 import os

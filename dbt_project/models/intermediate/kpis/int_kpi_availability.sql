@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='tenant_window', on_schema_change='fail') }}
+
 -- Per tenant and KPI: can the KPI be computed from what the tenant sends? A KPI's `requires`
 -- (seeds/kpi_definitions.csv) lists entity.column inputs, space separated, all needed; `a|b`
 -- means either. Missing inputs are listed so a dashboard can say why a KPI is not available.
@@ -64,3 +66,4 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}where {{ scope_predicate() }}{% endif %}

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- One row per day: the time spine MetricFlow needs to aggregate metrics over time.
 with
 
