@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -340,6 +341,8 @@ def main() -> None:
     mismatches = compare(home.warehouse, hand_db)
 
     log.info("")
+    log.info("load average (1/5/15 min): %s on %d cores (timings are wall clock)",
+             " ".join(f"{x:.1f}" for x in os.getloadavg()), os.cpu_count() or 0)
     log.info("full dbt run / hand SQL      = %5.2fx  (target <= 2x)", full / hand)
     log.info("one-day incremental / full   = %5.1f%%  (target < 10%%)", 100 * incr / full)
     log.info("  parse cached               = %5.1f%%", 100 * incr_warm / full)

@@ -458,19 +458,30 @@ def psi(expected: list[float], actual: list[float], eps: float = 1e-4) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def build_reference(features: list[str], frame: pd.DataFrame, scores: np.ndarray) -> dict:
+def build_reference(features: list[str], frame: pd.DataFrame, oof: pd.DataFrame) -> dict:
     """What scoring and drift checks need from training: medians and binned distributions.
 
-    Distributions are kept at two resolutions: deciles, and quintiles for checks on a small
-    tenant, where ten bins over a few dozen rows would report sampling noise as drift.
+    Distributions are kept pooled and per training tenant: a shared model learns from tenants
+    that differ (an ecommerce brand churns more than a distributor), so a tenant is compared
+    with its own training rows, and only a tenant the model never saw with the pool. Scores
+    are the backtest's out-of-fold ones, what the model outputs on rows it has not seen.
+    Each distribution is kept at two resolutions: deciles, and quintiles for a small tenant,
+    where ten bins over a few dozen rows would report sampling noise as drift.
     """
-    ref: dict[str, Any] = {"features": features, "medians": {}, "bins": {}}
-    for f in features:
-        med = frame[f].median()
-        ref["medians"][f] = None if pd.isna(med) else float(med)
-        ref["bins"][f] = _binned(frame[f])
-    ref["score"] = _binned(pd.Series(scores))
+    ref: dict[str, Any] = {"features": features}
+    ref.update(_profile(features, frame, oof["p_model"]))
+    ref["by_tenant"] = {
+        tid: _profile(features, frame[frame["tenant_id"] == tid],
+                      oof.loc[oof["tenant_id"] == tid, "p_model"])
+        for tid in sorted(frame["tenant_id"].unique())}
     return ref
+
+
+def _profile(features: list[str], frame: pd.DataFrame, scores: pd.Series) -> dict:
+    meds = frame[features].median()
+    return {"bins": {f: _binned(frame[f]) for f in features},
+            "score": _binned(pd.Series(scores, dtype="float64")),
+            "medians": {f: None if pd.isna(meds[f]) else float(meds[f]) for f in features}}
 
 
 def _binned(values: pd.Series) -> dict:
@@ -506,9 +517,14 @@ def reason_text(feature: str, label: str, value: float, median: float | None) ->
     return f"{label} is {word} ({_fmt(feature, value)}; typical {_fmt(feature, median)})"
 
 
-def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, reference: dict,
+def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, medians: dict,
                 n: int = 3) -> list[list[str]]:
-    """Top ``n`` features pushing each prediction up (positive SHAP value), as sentences."""
+    """Top ``n`` features pushing each prediction up (positive SHAP value), as sentences.
+
+    ``contrib`` is LightGBM's ``pred_contrib`` output: exact TreeSHAP values per feature (the
+    same numbers ``shap.TreeExplainer`` gives, without its per-call overhead), last column the
+    expected value. "Typical" is the median of the tenant's own training rows when it has any.
+    """
     feats = list(X.columns)
     out = []
     values = X.to_numpy()
@@ -517,7 +533,7 @@ def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, reference
         order = np.argsort(-shap_vals[i])
         picked = [j for j in order[:n] if shap_vals[i, j] > 0]
         out.append([reason_text(feats[j], spec.feature_labels.get(feats[j], feats[j]),
-                                values[i, j], reference["medians"].get(feats[j]))
+                                values[i, j], medians.get(feats[j]))
                     for j in picked])
     return out
 
@@ -661,8 +677,7 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
         return summary
     booster = _fit(all_params, frame[spec.features], frame["label"].to_numpy(),
                    spec.num_boost_round)
-    # out-of-fold scores, not in-sample ones: what the model really outputs on unseen rows
-    reference = build_reference(spec.features, frame, bt.oof["p_model"].to_numpy())
+    reference = build_reference(spec.features, frame, bt.oof)
     demand = None
     if spec.regression is not None:
         r = spec.regression
@@ -836,14 +851,15 @@ def decide(challenger: float, champion: float | None, baseline: float,
            min_gain: float = 0.0, lower_is_better: bool = False) -> tuple[bool, str]:
     """The promotion rule, on one metric of the same backtest.
 
-    With no champion the challenger must beat the planner's baseline; otherwise it must beat
-    the champion by more than ``min_gain``. Ties keep the champion (no churn of aliases).
+    The challenger must always beat the planner's baseline (a model that loses to the rule it
+    replaces should not serve), and beat the champion, if there is one, by more than
+    ``min_gain``. Ties keep the champion (no churn of aliases).
     """
     sign = -1 if lower_is_better else 1
+    if sign * (challenger - baseline) <= 0:
+        return False, f"does not beat the baseline ({challenger:.4f} vs {baseline:.4f})"
     if champion is None:
-        ok = sign * (challenger - baseline) > 0
-        return ok, ("beats the baseline" if ok else "does not beat the baseline") + \
-            f" ({challenger:.4f} vs {baseline:.4f}); no champion yet"
+        return True, f"beats the baseline ({challenger:.4f} vs {baseline:.4f}); no champion yet"
     ok = sign * (challenger - champion) > min_gain
     return ok, ("beats" if ok else "does not beat") + \
         f" the champion ({challenger:.4f} vs {champion:.4f}, min gain {min_gain})"
@@ -949,7 +965,9 @@ def score_frame(spec: ModelSpec, model: LoadedModel, feats: pd.DataFrame) -> pd.
     if len(X):
         p = model.booster.predict(X)
         contrib = model.booster.predict(X, pred_contrib=True)
-        reasons = top_reasons(spec, X, contrib, model.reference)
+        tenants = feats["tenant_id"].unique()
+        prof = model.reference.get("by_tenant", {}).get(tenants[0]) if len(tenants) == 1 else None
+        reasons = top_reasons(spec, X, contrib, (prof or model.reference)["medians"])
     else:
         p, reasons = np.array([], dtype=float), []
     out["probability"] = p.astype("float64")
@@ -1027,15 +1045,18 @@ def drift_report(model: str | ModelSpec, tenant_id: str, home: Home,
         return {**base, "as_of": as_of.isoformat(), "rows": 0, "passed": True,
                 "status": "no_rows"}
     ref = loaded.reference
+    own = ref.get("by_tenant", {}).get(tenant_id)
+    prof = own if own and own["score"]["10"]["edges"] else ref
     n_bins = 10 if len(feats) >= 300 else 5
     X = _as_float(feats.copy(), ref["features"])[ref["features"]]
-    per_feature = {f: _psi_of(ref["bins"][f], X[f], n_bins) for f in ref["features"]}
-    score_psi = _psi_of(ref["score"], loaded.booster.predict(X), n_bins)
+    per_feature = {f: _psi_of(prof["bins"][f], X[f], n_bins) for f in ref["features"]}
+    score_psi = _psi_of(prof["score"], loaded.booster.predict(X), n_bins)
     failing = sorted(f for f, v in per_feature.items() if v > threshold)
     if score_psi > threshold:
         failing = ["<score>", *failing]
     if failing:
         log.warning("model=%s tenant_id=%s drift: %s", spec.name, tenant_id, ", ".join(failing))
     return {**base, "as_of": as_of.isoformat(), "rows": int(len(feats)), "bins": n_bins,
+            "reference": "tenant" if prof is own else "pooled",
             "features": per_feature, "score_psi": score_psi, "failing": failing,
             "passed": not failing, "status": "drift" if failing else "ok"}

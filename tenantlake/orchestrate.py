@@ -52,7 +52,7 @@ def run_job(job_name: str, partition: str | None = None) -> JobOutcome:
                                     raise_on_error=False)
     mats: dict[str, dict] = {}
     for ev in result.get_asset_materialization_events():
-        m = ev.asset_materialization
+        m = ev.event_specific_data.materialization
         mats["/".join(m.asset_key.path)] = {k: getattr(v, "value", v) for k, v in
                                             m.metadata.items()}
     failed = [

@@ -29,6 +29,7 @@ SERVING_MARTS: tuple[str, ...] = (
     "fct_kpi_by_customer",
     "fct_kpi_by_sku_location",
     "peer_benchmark",
+    "partner_scorecard",
     "dim_tenants",
 )
 _MART_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

@@ -46,6 +46,15 @@ if present:
         s = df[name]
         if not s.notna().any():
             col.metric(label, views.NOT_AVAILABLE)
+        elif how == "rate" and {"projects_live_on_time", "projects_live"} <= set(df.columns):
+            # weighted over the tenants in view: on-time live projects / live projects
+            live = df["projects_live"].sum()
+            col.metric(label, views.fmt(df["projects_live_on_time"].sum() / live, "percent")
+                       if live else views.NOT_AVAILABLE)
+        elif how == "mean" and {"slippage_days_total", "milestones_done"} <= set(df.columns):
+            done = df["milestones_done"].sum()
+            col.metric(label, views.fmt(df["slippage_days_total"].sum() / done)
+                       if done else views.NOT_AVAILABLE)
         elif how == "rate":
             col.metric(label, views.fmt(s.mean(), "percent"))
         else:

@@ -85,3 +85,36 @@
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ source }}
 {%- endmacro %}
+
+
+{% macro relation_has_tenant_column(relation) -%}
+    {#- Does the documented model/source behind `relation` carry tenant_id? (graph lookup, no query) -#}
+    {%- for node in graph.nodes.values() | list + graph.sources.values() | list -%}
+        {%- if (node.alias or node.identifier or node.name) == relation.identifier
+              and node.schema == relation.schema and 'tenant_id' in node.columns -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {#- Overrides dbt's: data tests of a tenant-scoped run check that tenant's rows only (the
+        others were not touched), so a per-tenant `dbt build` does not re-test every tenant.
+        The `to` side of relationships tests stays unfiltered. Honours a test's own `where`. -#}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
+    {%- if tenant_id_var() and execute and relation_has_tenant_column(relation) -%}
+        {%- do conditions.append(tenant_filter()) -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {% do return(filtered) %}
+    {%- else -%}
+        {% do return(relation) %}
+    {%- endif -%}
+{%- endmacro %}

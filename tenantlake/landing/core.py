@@ -7,7 +7,9 @@ Write protocol per (unit, entity) batch — why each step is where it is:
    ``lake/raw/<entity>/tenant=<id>/date=<landing date>/<batch_id>.parquet``.
 3. Good rows stream into a temp file (``lake.atomic_write``), bad rows into the quarantine temp
    file; both are fsynced and renamed into place only when the whole unit was read. A reader
-   never sees a file without a footer; a failed read leaves nothing.
+   never sees a file without a footer; a failed read leaves nothing. Rows whose key an
+   earlier frame had are only known after the stream: they are taken out of the raw temp file
+   and quarantined before the rename (:func:`_quarantine_duplicates`).
 4. Copies of the same batch under another date (a crash yesterday after the rename, before the
    ledger) and batches of an earlier version of the same file (same label, other content) are
    deleted: a changed file replaces its predecessor, never duplicates it.
@@ -20,17 +22,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from tenantlake import lake, store
 from tenantlake.contracts import arrow_schema, get_contract
-from tenantlake.landing.errors import LandingConfigError, LandingError
+from tenantlake.landing.errors import (
+    DropFolderMissingError,
+    LandingConfigError,
+    LandingError,
+)
 from tenantlake.landing.gate import GxSampler, evaluate_gate, run_gx_check
 from tenantlake.landing.report import EntityReport, LandingReport
 from tenantlake.landing.sources import SourceUnit, iter_units
@@ -90,7 +99,9 @@ class _StreamWriter:
         self.target = target
         self.schema = schema
         self._cm = None
+        self._tmp: Path | None = None
         self._writer = None
+        self._closed = False
         self._queue = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -106,7 +117,7 @@ class _StreamWriter:
                 frame = frame.with_columns(pl.lit(None, pl.String).alias("_other_values"))
                 self.schema = frame.to_arrow().schema
             self._cm = lake.atomic_write(self.target)
-            tmp = self._cm.__enter__()
+            self._tmp = tmp = self._cm.__enter__()
             self._writer = pq.ParquetWriter(tmp, self.schema, compression="snappy")
             self._start()
         if self._error is not None:
@@ -150,14 +161,64 @@ class _StreamWriter:
                                         if n not in frame.columns]).select(names)
         return frame.to_arrow().cast(self.schema)
 
+    def _close(self) -> None:
+        """Drain the writer thread and write the footer (the file stays under its temp name)."""
+        self._finish()
+        if self._error is not None:
+            raise self._error
+        if not self._closed:
+            self._writer.close()
+            self._closed = True
+
+    def drop_rows(self, rows: np.ndarray, columns: list[str]) -> pl.DataFrame:
+        """Remove the rows whose ``_source_row`` is in ``rows`` before the commit.
+
+        Why a rewrite: duplicate keys across frames are only known once the whole unit was
+        read (see :class:`~tenantlake.landing.transform.KeyTracker`). Duplicates are rare, so
+        the common path never pays for this; when they exist the temp file is streamed once
+        (64k rows at a time) into a new temp file. Returns ``columns`` of the dropped rows
+        (only what the caller needs, to keep memory per duplicate small).
+        """
+        import pyarrow.parquet as pq
+
+        if self._writer is None or len(rows) == 0:
+            return pl.DataFrame()
+        self._close()
+        tmp = self._tmp
+        new = tmp.with_name(f"{lake.TMP_PREFIX}{uuid.uuid4().hex}-{self.target.name}.part")
+        wanted = pl.Series(rows)
+        dropped: list[pl.DataFrame] = []
+        try:
+            with pq.ParquetWriter(new, self.schema, compression="snappy") as out:
+                for batch in pq.ParquetFile(tmp).iter_batches(batch_size=1 << 16):
+                    frame = pl.from_arrow(batch)
+                    hit = frame.get_column("_source_row").is_in(wanted)
+                    if hit.any():
+                        dropped.append(frame.filter(hit).select(columns))
+                        frame = frame.filter(~hit)
+                    if frame.height:
+                        out.write_table(frame.to_arrow().cast(self.schema))
+            os.replace(new, tmp)
+        finally:
+            new.unlink(missing_ok=True)
+        gone = pl.concat(dropped) if dropped else pl.DataFrame()
+        self.rows -= gone.height
+        return gone
+
+    def column_max(self, column: str):
+        """Max of ``column`` over the closed temp file (after :meth:`drop_rows`)."""
+        import pyarrow.parquet as pq
+
+        if self._writer is None or not self._closed:
+            return None
+        col = pl.from_arrow(pq.read_table(self._tmp, columns=[column])).get_column(column)
+        return col.max()
+
     def commit(self) -> int:
         """Close, fsync and rename into place; returns the bytes written (0 if no rows)."""
         if self._writer is None:
             return 0
-        self._finish()
-        if self._error is not None:
-            raise self._error
-        self._writer.close()
+        self._close()
         self._cm.__exit__(None, None, None)
         self._writer = None
         return self.target.stat().st_size
@@ -166,7 +227,8 @@ class _StreamWriter:
         if self._writer is not None:
             try:
                 self._finish()
-                self._writer.close()
+                if not self._closed:
+                    self._writer.close()
             finally:
                 err = exc or RuntimeError("aborted")
                 self._cm.__exit__(type(err), err, err.__traceback__)
@@ -209,15 +271,47 @@ class BatchWriter:
         good, bad = result.good, result.bad
         self.rows_in += good.height + bad.height
         if bad.height:
-            self.quarantined += bad.height
-            self.quarantine.write(bad.with_columns(
-                pl.lit(self.run.tenant.id).alias("tenant_id"),
-                pl.lit(self.batch_id).alias("_batch_id"),
-                pl.lit(self.unit.label).alias("_source_file")))
+            self._write_bad(bad)
         if good.height:
             self._write_good(good)
             if drift:
                 self._write_drift(good)
+
+    def _write_bad(self, bad: pl.DataFrame) -> None:
+        self.quarantined += bad.height
+        self.quarantine.write(bad.with_columns(
+            pl.lit(self.run.tenant.id).alias("tenant_id"),
+            pl.lit(self.batch_id).alias("_batch_id"),
+            pl.lit(self.unit.label).alias("_source_file")))
+
+    def take_duplicates(self) -> pl.DataFrame:
+        """Pull the rows whose key an earlier frame had out of the raw (and drift) temp files.
+
+        Returns them (canonical columns, incl. ``_source_row``) so the caller can quarantine
+        their source values; counts, the GX sample and the newest event date are corrected.
+        """
+        rows = self.keys.duplicates()
+        self.keys.close()
+        if len(rows) == 0:
+            return pl.DataFrame()
+        ev = self.contract.event_date
+        wanted = ["_source_row", *self.contract.key, *([ev] if ev else [])]
+        dropped = self.raw.drop_rows(rows, wanted)
+        self.drift.drop_rows(rows, ["_source_row"])
+        self.landed -= dropped.height
+        frame = self.sampler.frame
+        if frame is not None:
+            self.sampler.frame = frame.filter(~frame.get_column("_source_row").is_in(
+                dropped.get_column("_source_row")))
+        if ev and self.max_event is not None and ev in dropped.columns and \
+                dropped.get_column(ev).max() == self.max_event:
+            self.max_event = self.raw.column_max(ev)
+        return dropped
+
+    def add_duplicates(self, bad: pl.DataFrame) -> None:
+        """Quarantine duplicate rows found after the stream (see :meth:`take_duplicates`)."""
+        if bad.height:
+            self._write_bad(bad)
 
     def _write_good(self, good: pl.DataFrame) -> None:
         run = self.run
@@ -294,6 +388,7 @@ class BatchWriter:
                     p.unlink(missing_ok=True)
 
     def abort(self, exc: BaseException) -> None:
+        self.keys.close()
         for w in (self.raw, self.quarantine, self.drift):
             w.abort(exc)
 
@@ -344,8 +439,7 @@ def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *
     runs = {e: _EntityRun() for e in wanted}
     for name, source in sources.items():
         ents = [e for e in source.entities if e in wanted]
-        for unit in iter_units(name, source, tenant, home):
-            _land_unit(run, name, source, unit, ents, report, runs)
+        _land_source(run, name, source, ents, report, runs)
     for e in wanted:
         rep, er = report.entities[e], runs[e]
         gx = run_gx_check(tenant, e, er.gx_batches) if (run_gx and er.gx_batches) else None
@@ -362,9 +456,64 @@ def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *
     return report
 
 
+def _land_source(run: RunContext, source_name: str, source: Source, entities: list[str],
+                 report: LandingReport, runs: dict[str, _EntityRun]) -> None:
+    """Land every unit of one source; a failure of the source itself stops only this source.
+
+    Why: an API outage or a database error raised while *pulling* units (not while reading one
+    unit, which :func:`_land_unit` handles) kills the source's unit iterator. The units landed
+    before it stay landed (their cursors saved), the failure is reported on every entity the
+    source feeds (failing their blocking ``readable_units`` check), and the tenant's other
+    sources still land. Configuration errors are the operator's to fix and still raise.
+    """
+    try:
+        for unit in iter_units(source_name, source, run.tenant, run.home):
+            _land_unit(run, source_name, source, unit, entities, report, runs)
+    except (LandingConfigError, DropFolderMissingError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one source's outage must not stop the tenant
+        msg = _source_error_message(run.tenant.id, source_name, source, exc)
+        run.log.error("%s", msg)
+        report.errors.append(msg)
+        for e in entities:
+            report.entities[e].errors.append(msg)
+            runs[e].unit_errors.append(msg)
+
+
+def _source_where(source: Source) -> str:
+    """Where a source reads from, for error messages (never a secret: no query, no password).
+
+    API URLs are shown without query string or user info; SQL sources name the table and the
+    env var holding the URL (the URL itself may carry a password).
+    """
+    if source.kind == "api" and source.url:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(source.url)
+        return f"url {u.scheme}://{u.hostname or ''}{f':{u.port}' if u.port else ''}{u.path}"
+    if source.kind == "sql":
+        return f"table {source.query_table} (database in ${source.url_env})"
+    return f"path {source.path}"
+
+
+def _source_error_message(tenant_id: str, source_name: str, source: Source,
+                          exc: BaseException) -> str:
+    """A message naming tenant, source, URL/table and the cause of a failed pull."""
+    detail = str(exc).strip() if isinstance(exc, LandingError) else \
+        f"{type(exc).__name__}: {str(exc).strip()}"
+    detail = detail.removeprefix(f"tenant {tenant_id!r}, source {source_name!r}: ")
+    return (f"tenant {tenant_id!r}, source {source_name!r} ({_source_where(source)}): pulling "
+            f"units failed, the source's remaining units were not landed: {detail}")
+
+
 def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUnit,
                entities: list[str], report: LandingReport, runs: dict[str, _EntityRun]) -> None:
-    """Land one unit into every entity it feeds that has not landed it yet."""
+    """Land one unit into every entity it feeds that has not landed it yet.
+
+    A unit every entity already has in the ledger still gets ``on_landed``: a crash between the
+    ledger write and ``on_landed`` would otherwise leave its API/SQL cursor behind for good
+    (cursors only move over a prefix of landed units, and this unit would never count).
+    """
     tenant, log = run.tenant, run.log
     pending: list[str] = []
     for e in entities:
@@ -376,6 +525,7 @@ def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUn
         else:
             pending.append(e)
     if not pending:
+        unit.on_landed()
         return
     started = time.perf_counter()
     writers = {e: BatchWriter(run, e, source_name, unit) for e in pending}
@@ -389,6 +539,7 @@ def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUn
                     plans[(e, key)] = _plan(run, source_name, source, unit, e, schema)
                 plan, drift = plans[(e, key)]
                 writers[e].add(plan.process(frame, first_row, drift, writers[e].keys), plan, drift)
+        _quarantine_duplicates(run, source_name, source, unit, writers, plans)
         for e in pending:
             w = writers[e]
             rep = report.entities[e]
@@ -415,6 +566,37 @@ def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUn
     for e in pending:
         report.entities[e].seconds += elapsed / len(pending)
     unit.on_landed()
+
+
+def _quarantine_duplicates(run: RunContext, source_name: str, source: Source, unit: SourceUnit,
+                           writers: dict[str, BatchWriter], plans: dict) -> None:
+    """Move rows whose key an earlier frame of the unit had from raw to quarantine.
+
+    Why a second read: the duplicates across frames are only known after the stream, and the
+    quarantine keeps the *source* values of a row, which the raw file no longer has. Only a unit
+    with such duplicates is read again (once, for all its entities); rows are matched on the
+    same ``_source_row`` numbering as the first pass.
+    """
+    dropped = {e: w.take_duplicates() for e, w in writers.items()}
+    dropped = {e: d for e, d in dropped.items() if d.height}
+    if not dropped:
+        return
+    run.log.info("%s: %s row(s) with a key seen earlier in the batch go to quarantine",
+                 unit.label, ", ".join(f"{e}={d.height}" for e, d in dropped.items()))
+    found = dict.fromkeys(dropped, 0)
+    for first_row, frame in unit.frames():
+        schema = {n: t for n, t in frame.schema.items() if n not in RESERVED}
+        key = tuple(schema.items())
+        for e, rows in dropped.items():
+            if (e, key) not in plans:
+                plans[(e, key)] = _plan(run, source_name, source, unit, e, schema)
+            bad = plans[(e, key)][0].duplicate_rows(frame, first_row, rows)
+            writers[e].add_duplicates(bad)
+            found[e] += bad.height
+    if any(found[e] != d.height for e, d in dropped.items()):
+        raise LandingError(f"tenant {run.tenant.id!r}: {unit.label} changed while it was being "
+                           "landed (rows moved between reads); nothing from it was landed, "
+                           "the next run lands it again")
 
 
 def _prefetch(frames: Iterable, depth: int = 1) -> Iterable:

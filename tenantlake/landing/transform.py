@@ -42,6 +42,8 @@ RULE_ORDER = ("malformed_row", "invalid_encoding", "missing_required_column", "f
 _NAIVE_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M",
                      "%Y-%m-%d %H:%M")
 _AWARE_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
+#: How far before a DST-gap wall time its pre-gap offset is probed (gaps are <= 2 hours).
+_GAP_PROBE = dt.timedelta(hours=3)
 _RAW = "__raw__"
 _UNMAPPED = "__unmapped__"
 _TOOLONG = "__toolong__"
@@ -51,54 +53,91 @@ _BAD = "__bad__"
 
 
 class KeyTracker:
-    """Contract keys already landed in this batch, as sorted runs of 64-bit hashes.
+    """Contract keys of one batch, spilled to disk, so duplicate detection costs no RAM per row.
 
-    Duplicates within a batch keep the first row and quarantine the rest. The only state that
-    grows with the file is 8 bytes per distinct key (sorted numpy runs, merged LSM-style so there
-    are O(log n) of them; membership is a binary search) — a hash set would cost ~100 bytes per
-    key. A hash collision (about n^2 / 2^65, i.e. 2e-7 at 3 million keys) would wrongly
-    quarantine a row as a duplicate, never lose one silently.
+    Duplicates within a batch keep the first row and quarantine the rest. Within a frame they
+    are marked at once (:meth:`mark`). Across frames they are found after the stream
+    (:meth:`duplicates`): each frame's first-seen keys go, as (64-bit hash, source row) pairs,
+    into :data:`PARTITIONS` files by the hash's top bits, and each file is sorted on its own
+    at the end. Why not a set (or sorted runs) in memory: it grew with the file (8+ bytes per
+    row plus merge copies) and the per-frame membership search was a third of the landing CPU;
+    the spill is written sequentially and read once. Memory at the end is one partition
+    (16 bytes x rows / PARTITIONS). A hash collision (about n^2 / 2^65, 2e-7 at 3 million keys)
+    would wrongly quarantine a row as a duplicate, never lose one silently.
     """
 
+    PARTITIONS = 64
+    _DTYPE = np.dtype([("h", "<u8"), ("r", "<i8")])
+
     def __init__(self) -> None:
-        self._runs: list[np.ndarray] = []
+        self._dir: str | None = None
+        self._files: list = []
 
-    def _seen(self, h: np.ndarray) -> np.ndarray:
-        # sorted needles make the binary searches walk the runs in order (cache friendly)
-        order = np.argsort(h)
-        hs = h[order]
-        found = np.zeros(len(h), dtype=bool)
-        for run in self._runs:
-            pos = np.searchsorted(run, hs)
-            np.minimum(pos, len(run) - 1, out=pos)
-            found |= run[pos] == hs
-        out = np.empty(len(h), dtype=bool)
-        out[order] = found
-        return out
+    def _open(self) -> None:
+        import tempfile
 
-    def _add(self, h: np.ndarray) -> None:
+        self._dir = tempfile.mkdtemp(prefix="tenantlake-keys-")
+        self._files = [open(f"{self._dir}/{i:03d}.bin", "wb")  # noqa: SIM115 - closed in close()
+                       for i in range(self.PARTITIONS)]
+
+    def _spill(self, h: np.ndarray, rows: np.ndarray) -> None:
+        """Append (hash, row) pairs to their partition files (one sequential write each)."""
         if len(h) == 0:
             return
-        self._runs.append(np.sort(h))
-        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
-            newer, older = self._runs.pop(), self._runs.pop()
-            self._runs.append(np.sort(np.concatenate([older, newer]), kind="stable"))
+        if self._dir is None:
+            self._open()
+        rec = np.empty(len(h), self._DTYPE)
+        rec["h"], rec["r"] = h, rows
+        part = (h >> np.uint64(64 - 6)).astype(np.intp)  # top 6 bits: PARTITIONS == 64
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(self.PARTITIONS + 1))
+        rec = rec[order]
+        for i in range(self.PARTITIONS):
+            if bounds[i + 1] > bounds[i]:
+                rec[bounds[i]:bounds[i + 1]].tofile(self._files[i])
 
-    def mark(self, hashes: pl.Series, candidate: pl.Series) -> pl.Series:
-        """Bool mask over ``hashes``: candidate rows whose key was seen before (in or across
-        frames); the first occurrence of each key is remembered."""
+    def mark(self, hashes: pl.Series, candidate: pl.Series, rows: pl.Series) -> pl.Series:
+        """Bool mask over ``hashes``: candidate rows whose key an earlier row of the same frame
+        has; the first occurrences are remembered for :meth:`duplicates`."""
         everyone = bool(candidate.all())  # the common case: no other rule failed
         idx = None if everyone else candidate.arg_true()
         h = hashes if everyone else hashes.gather(idx)
+        r = rows if everyone else rows.gather(idx)
         dup = ~h.is_first_distinct()
-        values = h.to_numpy()
-        if self._runs:
-            dup = dup | pl.Series(self._seen(values))
-        self._add(values[~dup.to_numpy()])
+        keep = ~dup.to_numpy()
+        self._spill(h.to_numpy()[keep], r.to_numpy()[keep])
         out = pl.zeros(len(hashes), pl.Boolean, eager=True).alias(_DUP)
         if dup.any():
             out = dup.alias(_DUP) if everyone else out.scatter(idx.filter(dup), True)
         return out
+
+    def duplicates(self) -> np.ndarray:
+        """Sorted source rows whose key an earlier remembered row (of another frame) has."""
+        if self._dir is None:
+            return np.empty(0, np.int64)
+        for f in self._files:
+            f.flush()
+        found: list[np.ndarray] = []
+        for i in range(self.PARTITIONS):
+            rec = np.fromfile(f"{self._dir}/{i:03d}.bin", self._DTYPE)
+            if len(rec) < 2:
+                continue
+            rec = rec[np.lexsort((rec["r"], rec["h"]))]
+            same = rec["h"][1:] == rec["h"][:-1]
+            if same.any():
+                found.append(rec["r"][1:][same])
+        return np.sort(np.concatenate(found)) if found else np.empty(0, np.int64)
+
+    def close(self) -> None:
+        """Remove the spill files (also after a failed batch)."""
+        import shutil
+
+        for f in self._files:
+            f.close()
+        self._files = []
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
 
 def validate_mappings(tenant: TenantConfig) -> None:
@@ -323,12 +362,35 @@ class EntityPlan:
         return pl.coalesce(iso, with_time)
 
     def _to_utc(self, e: pl.Expr, aware_tz: str | None) -> pl.Expr:
+        """Timestamps -> UTC-naive; naive ones are wall-clock times in the source's zone.
+
+        Why DST needs care: exports are written by clocks that jump. A wall time in the
+        spring-forward gap (02:30 on the last Sunday of March in Berlin) does not exist; a clock
+        that printed it had not jumped yet, so it is read with the offset before the gap, i.e.
+        shifted forward by the gap (02:30 -> 03:30 CEST). A wall time of the autumn overlap is
+        ambiguous; the earlier instant (still summer time) is taken. Neither is quarantined.
+        """
         if aware_tz:
             return e.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
         if self.tz in ("UTC", "Etc/UTC"):
             return e
+        local = self._local_to_utc(e)
+        return pl.when(local.is_null() & e.is_not_null()).then(self._gap_to_utc(e)) \
+            .otherwise(local)
+
+    def _local_to_utc(self, e: pl.Expr) -> pl.Expr:
+        """Wall time -> UTC-naive; ambiguous -> earliest, non-existent (DST gap) -> null."""
         return (e.dt.replace_time_zone(self.tz, ambiguous="earliest", non_existent="null")
                 .dt.convert_time_zone("UTC").dt.replace_time_zone(None))
+
+    def _gap_to_utc(self, e: pl.Expr) -> pl.Expr:
+        """A wall time inside a DST gap, read with the UTC offset in force just before the gap.
+
+        polars only offers ``non_existent="raise"|"null"``, so the offset is taken from a wall
+        time :data:`_GAP_PROBE` earlier (which exists: no zone has two transitions that close)
+        and the probe distance is added back: 02:30 Berlin -> 01:30 UTC (= 03:30 CEST).
+        """
+        return self._local_to_utc(e - _GAP_PROBE) + _GAP_PROBE
 
     def _parse_ts(self, s: pl.Expr, fmt: str | None) -> pl.Expr:
         if fmt:
@@ -451,7 +513,8 @@ class EntityPlan:
         bad = stage.get_column(_BAD)
         key = list(self.contract.key)
         if keys is not None and all(k in self.exprs for k in key):
-            dup = keys.mark(stage.select(pl.struct(key).hash(seed=7)).to_series(), ~bad)
+            dup = keys.mark(stage.select(pl.struct(key).hash(seed=7)).to_series(), ~bad,
+                            stage.get_column("_source_row"))
             stage = stage.with_columns(dup.alias(_DUP))
             bad = bad | dup
         canon = ["_source_row", *self.exprs, *[DRIFT_PREFIX + d for d in drift]]
@@ -480,17 +543,49 @@ class EntityPlan:
             else:
                 chain.append((m, pl.lit(r), pl.lit(f), message))
         if _DUP in stage.columns:
-            key = list(self.contract.key)
-            key_txt = pl.concat_str([pl.lit(f"{k}=") + pl.col(k).cast(pl.String).fill_null("")
-                                     for k in key], separator=", ")
-            chain.append((pl.col(_DUP), pl.lit("duplicate_key"), pl.lit(",".join(key)),
-                          pl.format("duplicate key ({}): an earlier row of this batch has the "
-                                    "same key (the first one is kept)", key_txt)))
+            chain.append((pl.col(_DUP), pl.lit("duplicate_key"),
+                          pl.lit(",".join(self.contract.key)), self._dup_reason()))
         why = stage.select(*[_first_match(chain, i).alias(name) for i, name in
                              ((1, "_rule"), (2, "_field"), (3, "_reason"))],
                            pl.col("_source_row"))
         values = src.select([pl.col(n).cast(pl.String) for n in src.columns
                              if n not in (ERR_RULE, ERR_FIELD, ERR_MSG, ROW_COLUMN)])
+        return pl.concat([values, why], how="horizontal")
+
+
+    def _dup_reason(self) -> pl.Expr:
+        """The ``_reason`` of a duplicate row, quoting its (canonical) key values."""
+        key_txt = pl.concat_str([pl.lit(f"{k}=") + pl.col(k).cast(pl.String).fill_null("")
+                                 for k in self.contract.key], separator=", ")
+        return pl.format("duplicate key ({}): an earlier row of this batch has the same key "
+                         "(the first one is kept)", key_txt)
+
+    def duplicate_rows(self, frame: pl.DataFrame, first_row: int,
+                       dropped: pl.DataFrame) -> pl.DataFrame:
+        """Quarantine rows (as :meth:`_explain` builds them) for the rows of ``frame`` numbered
+        like :meth:`process` numbers them whose ``_source_row`` is in ``dropped``.
+
+        ``dropped`` holds the canonical rows taken out of the raw file, for the key values the
+        reason quotes.
+        """
+        if self.where is not None:
+            frame = frame.filter(frame.select(self.where).to_series())
+        rows = pl.col(ROW_COLUMN).cast(pl.Int64) if ROW_COLUMN in frame.columns else \
+            pl.int_range(pl.len(), dtype=pl.Int64) + first_row
+        frame = frame.with_columns(rows.alias("_source_row"))
+        frame = frame.filter(frame.get_column("_source_row").is_in(
+            dropped.get_column("_source_row")))
+        if frame.height == 0:
+            return _empty_bad()
+        why = frame.select("_source_row").join(
+            dropped.select("_source_row", *self.contract.key), on="_source_row", how="left",
+            maintain_order="left").select(
+            pl.lit("duplicate_key").alias("_rule"),
+            pl.lit(",".join(self.contract.key)).alias("_field"),
+            self._dup_reason().alias("_reason"), pl.col("_source_row"))
+        values = frame.select([pl.col(n).cast(pl.String) for n in frame.columns
+                               if n not in (ERR_RULE, ERR_FIELD, ERR_MSG, ROW_COLUMN,
+                                            "_source_row")])
         return pl.concat([values, why], how="horizontal")
 
 

@@ -120,10 +120,12 @@ def test_peer_benchmark_withholds_small_cohorts_and_shows_only_own_values(built_
 
 
 def test_partner_scorecard(built_home):
-    rows = query(built_home, "select partner_id, projects, projects_live, go_live_on_time_rate, "
+    rows = query(built_home, "select tenant_id, partner_id, projects, projects_live, "
+                             "projects_live_on_time, go_live_on_time_rate, post_go_live_tickets, "
                              "post_go_live_tickets_per_project from partner_scorecard")
     # pr1 went live 01-04, three days late; tk1 (01-05) falls in its hypercare window
-    assert rows == [("p1", 1, 1, 0.0, 1.0)]
+    assert [r[1:] for r in rows] == [("p1", 1, 1, 0, 0.0, 1, 1.0)]
+    assert rows[0][0] is not None
 
 
 def test_serving_and_cli_show_read_only_the_tenants_parquet(built_home, monkeypatch):

@@ -67,6 +67,13 @@ def test_one_tenant_one_day_run_touches_only_its_scope_and_equals_full_refresh(
                        "and grain = 'day' and period_start < date '2026-01-20'")
     assert kept[0][0] > 0
 
+    # a tenant-scoped `dbt test` checks that tenant's rows only (get_where_subquery override)
+    target = tmp_path / "target"
+    run_dbt(["test", "--exclude", "test_type:unit"], home, tenant_id="acme", vars=VARS,
+            target_path=target)
+    compiled = next(target.rglob("unique_combination_fct_orders_tenant_id__order_id.sql"))
+    assert "tenant_id = 'acme'" in compiled.read_text()
+
     run_dbt(["run"], home, tenant_id="d2", from_date=NEW_DAY, vars=VARS)
     incremental = snapshot(home)
     assert ("d2", "o9") in {r[:2] for r in incremental["fct_orders"]}

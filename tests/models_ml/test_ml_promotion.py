@@ -26,6 +26,11 @@ def test_rule_with_champion_needs_to_beat_it():
     assert fw.decide(0.10, 0.12, 0.2, lower_is_better=True)[0]  # e.g. Brier
 
 
+def test_rule_never_promotes_a_model_that_loses_to_the_baseline():
+    ok, why = fw.decide(0.69, 0.60, 0.70)  # better than a poor champion, worse than the rule
+    assert not ok and "baseline" in why
+
+
 @pytest.fixture(scope="module")
 def registry(warehouse_file, tmp_path_factory, make_home, make_tenant):
     """churn trained twice on one tenant: a useless model (v1) and a real one (v2)."""

@@ -71,6 +71,7 @@ def test_reason_text_formats():
 def test_drift_report_shape(trained, model):
     rep = fw.drift_report(model, "acme", trained.home)
     assert rep["rows"] > 0 and isinstance(rep["passed"], bool)
+    assert rep["reference"] == "tenant"  # acme is compared with its own training rows
     assert set(rep["features"]) == set(SPECS[model].features)
     assert all(v >= 0 for v in rep["features"].values()) and rep["score_psi"] >= 0
     assert rep["failing"] == sorted(rep["failing"], key=lambda f: (f != "<score>", f))

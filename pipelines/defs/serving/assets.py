@@ -26,9 +26,12 @@ SERVING_DEPS = [dg.AssetKey(["dbt", m]) for m in
 def serving_marts(context: dg.AssetExecutionContext, tenantlake: TenantlakeResource):
     from tenantlake.serving import publish_serving
 
+    import pyarrow.parquet as pq
+
     published = publish_serving(tenantlake.home, context.partition_key)
+    rows = {m: pq.ParquetFile(p).metadata.num_rows for m, p in published.items()}
     return dg.MaterializeResult(metadata={
         "marts": ", ".join(sorted(published)),
-        "rows": sum(published.values()),
-        **{f"rows_{m}": n for m, n in published.items()},
+        "rows": sum(rows.values()),
+        **{f"rows_{m}": n for m, n in rows.items()},
     })

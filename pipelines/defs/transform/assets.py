@@ -61,5 +61,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     # dbt reads the warehouse and lake locations from the environment (profiles.yml), and the
     # subprocess inherits os.environ: set them for this run's home before starting it.
     os.environ.update(dbt_env(home))
-    args = ["build", "--vars", json.dumps(partitioned_dbt_vars(context.partition_key))]
+    # Unit tests check the KPI formulas on fixtures: they belong to CI (tests/dbt), not to every
+    # production run of every tenant.
+    args = ["build", "--vars", json.dumps(partitioned_dbt_vars(context.partition_key)),
+            "--exclude", "resource_type:unit_test"]
     yield from dbt.cli(args, context=context).stream()

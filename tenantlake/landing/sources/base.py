@@ -25,7 +25,8 @@ class SourceUnit:
     content_hash: str
     #: Yields (first_row_number, frame). Row numbers are 1-based data rows of the unit, so an error
     #: can say "orders.csv row 1042". Frames carry the source's own column names; values may be
-    #: strings (CSV) or typed (Parquet, JSON, SQL) — coercion happens in landing.
+    #: strings (CSV) or typed (Parquet, JSON, SQL) — coercion happens in landing. May be called
+    #: twice: landing re-reads a unit whose key duplicates span frames, to quarantine them.
     frames: Callable[[], Iterator[tuple[int, pl.DataFrame]]]
     #: Called after the batch and its ledger row are committed (advance API/SQL cursors here).
     on_landed: Callable[[], None] = field(default=lambda: None)

@@ -1,0 +1,56 @@
+"""Duplicate keys across frames: found after the stream, moved from raw to quarantine.
+
+The first pass only marks duplicates within a frame; keys of other frames are spilled to disk
+and compared once the unit was read (bounded memory), then the later rows are taken out of the
+raw temp file (and the drift sidecar) and quarantined with their *source* values.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from landing_helpers import D1, csv_source, invariant, lines_csv, make_tenant, quarantine, \
+    raw_rows
+
+from tenantlake.landing import land_tenant
+from tenantlake.landing.sources import files
+
+
+def test_duplicate_in_a_later_frame_is_quarantined_with_its_source_values(
+        tl_home, drop, monkeypatch):
+    monkeypatch.setattr(files, "CSV_BLOCK_BYTES", 1 << 10)  # many small frames
+    body = lines_csv(60).replace("order_date\n", "order_date,note\n", 1)
+    body = "\n".join(line + ("" if i == 0 else f",n{i}")
+                     for i, line in enumerate(body.strip().split("\n"))) + "\n"
+    body += f"O7,1,LATE,3,2.5,{D1},dup\n"  # same key as row 8 (order O7, line 1)
+    (drop / "a.csv").write_text(body)
+
+    report = land_tenant(make_tenant({"erp": csv_source()}), tl_home, run_gx=False)
+    invariant(report)
+
+    rep = report.entities["order_lines"]
+    assert (rep.rows_in, rep.rows_landed, rep.rows_quarantined) == (61, 60, 1)
+    assert raw_rows(tl_home) == 60
+    (q,) = quarantine(tl_home)
+    assert (q["_rule"], q["_source_row"], q["sku"], q["note"]) == ("duplicate_key", 61, "LATE",
+                                                                  "dup")
+    assert "order_id=O7, line_number=1" in q["_reason"]
+    drift = duckdb.sql(f"SELECT count(*), max(_source_row) FROM read_parquet("
+                       f"'{tl_home.lake}/raw/order_lines__drift/**/*.parquet')").fetchone()
+    assert drift == (60, 60)
+    assert not list(tl_home.lake.rglob("*.part"))
+
+
+def test_where_filtered_rows_keep_their_numbering_for_late_duplicates(tl_home, drop,
+                                                                      monkeypatch):
+    monkeypatch.setattr(files, "CSV_BLOCK_BYTES", 1 << 10)
+    (drop / "a.csv").write_text(lines_csv(50) + lines_csv(50).split("\n", 1)[1])
+    ents = {"orders": {"columns": {"order_id": "order_id", "order_date": "order_date"},
+                       "constants": {"customer_id": "C"}, "where": "qty != 1"}}
+
+    report = land_tenant(make_tenant({"erp": csv_source(entities=ents)}), tl_home, run_gx=False)
+    invariant(report)
+
+    rep = report.entities["orders"]
+    assert (rep.rows_filtered, rep.rows_landed, rep.rows_quarantined) == (20, 40, 40)
+    assert {q["_rule"] for q in quarantine(tl_home, "orders")} == {"duplicate_key"}
+    assert all(q["qty"] != "1" for q in quarantine(tl_home, "orders"))
