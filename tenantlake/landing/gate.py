@@ -53,7 +53,7 @@ class GxSampler:
         merged = keyed if self.frame is None else pl.concat([self.frame, keyed])
         if merged.height > self.size:
             merged = merged.top_k(self.size, by="__k", reverse=True)
-        self.frame = merged
+        self.frame = _owned(merged)
 
     @property
     def sampled(self) -> bool:
@@ -61,6 +61,18 @@ class GxSampler:
 
     def sample(self) -> pl.DataFrame | None:
         return None if self.frame is None else self.frame.drop("__k")
+
+
+def _owned(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of ``frame`` whose strings own their bytes.
+
+    Why: polars strings are views into the buffers of the frame they were taken from, so a
+    10k-row sample drawn from every frame of a batch kept every frame's string buffers alive
+    (peak memory grew with the file: ~90 MB more at 6M rows). The copy costs ~1 ms per frame.
+    """
+    out = pl.from_arrow(frame.to_arrow())
+    assert isinstance(out, pl.DataFrame)
+    return out
 
 
 def load_expectations():

@@ -17,6 +17,7 @@ frame of the unit, fully vectorised in polars (no Python loop over rows):
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -58,43 +59,59 @@ class KeyTracker:
     Duplicates within a batch keep the first row and quarantine the rest. Within a frame they
     are marked at once (:meth:`mark`). Across frames they are found after the stream
     (:meth:`duplicates`): each frame's first-seen keys go, as (64-bit hash, source row) pairs,
-    into :data:`PARTITIONS` files by the hash's top bits, and each file is sorted on its own
-    at the end. Why not a set (or sorted runs) in memory: it grew with the file (8+ bytes per
-    row plus merge copies) and the per-frame membership search was a third of the landing CPU;
-    the spill is written sequentially and read once. Memory at the end is one partition
-    (16 bytes x rows / PARTITIONS). A hash collision (about n^2 / 2^65, 2e-7 at 3 million keys)
-    would wrongly quarantine a row as a duplicate, never lose one silently.
+    into :attr:`PARTITIONS` buffers by the hash's top bits, appended to one temp file per
+    partition when a buffer holds :attr:`FLUSH_BYTES` (so small units never touch the disk),
+    and each partition is sorted on its own at the end. Why not a set (or sorted runs) in
+    memory: it grew with the file (8+ bytes per row plus merge copies) and the per-frame
+    membership search was a third of the landing CPU; the spill is written sequentially and
+    read once. Memory: the buffers (<= PARTITIONS x FLUSH_BYTES = 16 MB) plus one partition at
+    the end (16 bytes x rows / PARTITIONS). A hash collision (about n^2 / 2^65, 2e-7 at 3
+    million keys) would wrongly quarantine a row as a duplicate, never lose one silently.
     """
 
-    PARTITIONS = 64
+    _BITS = 6
+    PARTITIONS = 1 << _BITS
+    #: Bytes buffered per partition before an append (bounds memory, needs no open files).
+    FLUSH_BYTES = 256 << 10
     _DTYPE = np.dtype([("h", "<u8"), ("r", "<i8")])
 
     def __init__(self) -> None:
         self._dir: str | None = None
-        self._files: list = []
+        self._buf: list[list[np.ndarray]] = [[] for _ in range(self.PARTITIONS)]
+        self._buffered = np.zeros(self.PARTITIONS, np.int64)
 
-    def _open(self) -> None:
-        import tempfile
+    def _path(self, i: int) -> str:
+        return f"{self._dir}/{i:03d}.bin"
 
-        self._dir = tempfile.mkdtemp(prefix="tenantlake-keys-")
-        self._files = [open(f"{self._dir}/{i:03d}.bin", "wb")  # noqa: SIM115 - closed in close()
-                       for i in range(self.PARTITIONS)]
-
-    def _spill(self, h: np.ndarray, rows: np.ndarray) -> None:
-        """Append (hash, row) pairs to their partition files (one sequential write each)."""
-        if len(h) == 0:
+    def _flush(self, i: int) -> None:
+        """Append partition ``i``'s buffer to its file (opened per append: a landing process
+        may hold many batches at once, and 64 open files each would exhaust descriptors)."""
+        if not self._buf[i]:
             return
         if self._dir is None:
-            self._open()
+            import tempfile
+
+            self._dir = tempfile.mkdtemp(prefix="tenantlake-keys-")
+        with open(self._path(i), "ab") as fh:
+            for rec in self._buf[i]:
+                rec.tofile(fh)
+        self._buf[i], self._buffered[i] = [], 0
+
+    def _spill(self, h: np.ndarray, rows: np.ndarray) -> None:
+        """Queue (hash, row) pairs for their partition (top bits of the hash)."""
+        if len(h) == 0:
+            return
         rec = np.empty(len(h), self._DTYPE)
         rec["h"], rec["r"] = h, rows
-        part = (h >> np.uint64(64 - 6)).astype(np.intp)  # top 6 bits: PARTITIONS == 64
-        order = np.argsort(part, kind="stable")
+        part = (h >> np.uint64(64 - self._BITS)).astype(np.uint8)
+        order = np.argsort(part, kind="stable")  # radix sort on uint8
         bounds = np.searchsorted(part[order], np.arange(self.PARTITIONS + 1))
         rec = rec[order]
-        for i in range(self.PARTITIONS):
-            if bounds[i + 1] > bounds[i]:
-                rec[bounds[i]:bounds[i + 1]].tofile(self._files[i])
+        for i in np.flatnonzero(np.diff(bounds)):
+            self._buf[i].append(rec[bounds[i]:bounds[i + 1]])
+            self._buffered[i] += (bounds[i + 1] - bounds[i]) * rec.itemsize
+            if self._buffered[i] >= self.FLUSH_BYTES:
+                self._flush(i)
 
     def mark(self, hashes: pl.Series, candidate: pl.Series, rows: pl.Series) -> pl.Series:
         """Bool mask over ``hashes``: candidate rows whose key an earlier row of the same frame
@@ -113,16 +130,19 @@ class KeyTracker:
 
     def duplicates(self) -> np.ndarray:
         """Sorted source rows whose key an earlier remembered row (of another frame) has."""
-        if self._dir is None:
-            return np.empty(0, np.int64)
-        for f in self._files:
-            f.flush()
         found: list[np.ndarray] = []
         for i in range(self.PARTITIONS):
-            rec = np.fromfile(f"{self._dir}/{i:03d}.bin", self._DTYPE)
+            if self._dir is None:  # nothing spilled yet: the buffers are all there is
+                rec = np.concatenate(self._buf[i]) if self._buf[i] else np.empty(0, self._DTYPE)
+            else:
+                self._flush(i)
+                path = self._path(i)
+                rec = np.fromfile(path, self._DTYPE) if os.path.exists(path) else \
+                    np.empty(0, self._DTYPE)
             if len(rec) < 2:
                 continue
-            rec = rec[np.lexsort((rec["r"], rec["h"]))]
+            # appended in stream order, so a stable sort on the hash keeps rows ascending
+            rec = rec[np.argsort(rec["h"], kind="stable")]
             same = rec["h"][1:] == rec["h"][:-1]
             if same.any():
                 found.append(rec["r"][1:][same])
@@ -132,9 +152,8 @@ class KeyTracker:
         """Remove the spill files (also after a failed batch)."""
         import shutil
 
-        for f in self._files:
-            f.close()
-        self._files = []
+        self._buf = [[] for _ in range(self.PARTITIONS)]
+        self._buffered[:] = 0
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

@@ -7,17 +7,24 @@ raw temp file (and the drift sidecar) and quarantined with their *source* values
 
 from __future__ import annotations
 
+import tempfile
+
 import duckdb
 from landing_helpers import D1, csv_source, invariant, lines_csv, make_tenant, quarantine, \
     raw_rows
 
 from tenantlake.landing import land_tenant
 from tenantlake.landing.sources import files
+from tenantlake.landing.transform import KeyTracker
 
 
 def test_duplicate_in_a_later_frame_is_quarantined_with_its_source_values(
-        tl_home, drop, monkeypatch):
+        tl_home, drop, monkeypatch, tmp_path):
     monkeypatch.setattr(files, "CSV_BLOCK_BYTES", 1 << 10)  # many small frames
+    monkeypatch.setattr(KeyTracker, "FLUSH_BYTES", 16)  # spill every frame's keys to disk
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
     body = lines_csv(60).replace("order_date\n", "order_date,note\n", 1)
     body = "\n".join(line + ("" if i == 0 else f",n{i}")
                      for i, line in enumerate(body.strip().split("\n"))) + "\n"
@@ -38,6 +45,7 @@ def test_duplicate_in_a_later_frame_is_quarantined_with_its_source_values(
                        f"'{tl_home.lake}/raw/order_lines__drift/**/*.parquet')").fetchone()
     assert drift == (60, 60)
     assert not list(tl_home.lake.rglob("*.part"))
+    assert not list(spill.iterdir())  # the key spill is removed with the batch
 
 
 def test_where_filtered_rows_keep_their_numbering_for_late_duplicates(tl_home, drop,

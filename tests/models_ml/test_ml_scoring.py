@@ -78,9 +78,15 @@ def test_drift_report_shape(trained, model):
 
 
 def test_drift_report_flags_a_shifted_tenant(trained):
-    """The same model on a tenant whose customers all went quiet fails the check."""
+    """The same model on the tenant's data of long before training fails the check."""
     rep = fw.drift_report("churn", "acme", trained.home, as_of=dt.date(2024, 8, 1))
-    assert not rep["passed"] and rep["failing"]
+    assert not rep["passed"] and rep["failing"] and rep["status"] == "drift"
+
+
+def test_drift_on_a_handful_of_rows_is_reported_but_does_not_fail(trained):
+    rep = fw.drift_report("project_failure", "acme", trained.home, n_cutoffs=1)
+    assert rep["rows"] < fw.DRIFT_MIN_ROWS and rep["status"] == "too_few_rows"
+    assert rep["passed"] and rep["features"]
 
 
 def test_psi_is_zero_for_identical_and_large_for_disjoint():
