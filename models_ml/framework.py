@@ -815,6 +815,22 @@ def _champion(client, name: str):
         return None
 
 
+def champion_version(spec: ModelSpec, home: Home, tenant_id: str | None = None) -> str | None:
+    """The version behind the ``champion`` alias (shared, or a tenant's own), if any."""
+    _, client = _client(home)
+    champ = _champion(client, registered_name(spec, tenant_id))
+    return str(champ.version) if champ else None
+
+
+def latest_version(spec: ModelSpec, home: Home, tenant_id: str | None = None) -> str | None:
+    """The newest registered version (trained, promoted or not), if any."""
+    _, client = _client(home)
+    try:
+        return str(_version(client, registered_name(spec, tenant_id), None).version)
+    except LookupError:
+        return None
+
+
 def _load_json(mlflow, run_id: str, artifact: str) -> dict:
     path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact)
     return json.loads(Path(path).read_text())

@@ -250,8 +250,10 @@ class Quality(_Model):
     max_bad_share: float = Field(default=0.05, ge=0, le=1)
     #: A batch with fewer rows than this share of the recent median fails (row-count collapse).
     min_row_ratio: float = Field(default=0.2, ge=0, le=1)
-    #: Hours after which an entity is stale, per entity (default for all: 'default').
-    freshness_hours: dict[str, float] = Field(default_factory=lambda: {"default": 48.0})
+    #: Freshness SLA: hours after which an entity's newest event is stale, per entity ('default'
+    #: for the rest). A stale batch fails its blocking gate; with no limit for an entity its
+    #: age is reported only.
+    freshness_hours: dict[str, float] = Field(default_factory=dict)
     #: Extra Great Expectations per entity: {entity: [{type: ..., kwargs: {...}}]}
     extra_expectations: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 

@@ -56,14 +56,14 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
             landed_new += sum(int(m.get("rows_landed", 0) or 0)
                               for k, m in o.materializations.items() if k.startswith("raw/"))
             progress.advance(task)
-        do_train = train == "always" or (train == "auto" and (landed_new or not _champions_exist()))
+        do_train = train == "always" or (train == "auto" and (landed_new or not _models_trained()))
         if do_train:
             task = progress.add_task("train and backtest models", total=1)
             o = run_job("train_models")
             outcomes.append(o)
             progress.advance(task)
         else:
-            console.print("models: champions exist and no new rows landed; skipping training "
+            console.print("models: already trained and no new rows landed; skipping training "
                           "(use --train always to retrain)")
         if score:
             task = progress.add_task("score", total=len(ids))
@@ -75,14 +75,12 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
     return all(o.success for o in outcomes)
 
 
-def _champions_exist() -> bool:
-    try:
-        from models_ml.framework import champion_version
-        from models_ml import SPECS
+def _models_trained() -> bool:
+    """Every model has at least one registered version (promoted or not) in the registry."""
+    from models_ml import SPECS
+    from models_ml.framework import latest_version
 
-        return all(champion_version(spec, home()) is not None for spec in SPECS.values())
-    except Exception:  # noqa: BLE001 - no registry yet means: train
-        return False
+    return all(latest_version(spec, home()) is not None for spec in SPECS.values())
 
 
 def _summary(outcomes) -> None:

@@ -119,7 +119,8 @@ branding:
 
 quality:
   max_bad_share: 0.05          # a batch with more bad rows than this fails its blocking check
-  freshness_hours: {{default: 48}}
+  freshness_hours: {{orders: 48}} # SLA: a batch whose newest order is older fails (blocking);
+                               # entities without a limit (or 'default') report their age only
 
 kpi_targets:                   # see `tenantlake kpi list` for KPI names
   otif_rate: 0.95

@@ -8,7 +8,10 @@ Blocking checks (a failure blocks everything downstream for this tenant alone):
 * ``bad_share`` — quarantined / rows_in above ``quality.max_bad_share``;
 * ``row_count`` — a new batch has fewer than ``quality.min_row_ratio`` x the median rows of the
   recent ledger batches (history before this run; no history, no verdict);
-* ``freshness`` — the newest event date landed is older than ``quality.freshness_hours``;
+* ``freshness`` — the newest event date landed is older than the entity's limit in
+  ``quality.freshness_hours`` (its own key, else ``default``). Freshness is an SLA the operator
+  agrees with the tenant: where none is set, the age is reported but does not block (a
+  historical export or a slow-moving entity is not an error by itself);
 * ``great_expectations`` — the GX suite (contract + tenant extras) on each landed batch.
 
 Non-blocking: ``schema_drift`` (new source columns, kept in the ``<entity>__drift`` sidecar) and
@@ -141,9 +144,10 @@ def run_gx_check(tenant: TenantConfig, entity: str, batches: list[tuple[str, GxS
                         "failures": failures[:20]})
 
 
-def _freshness_hours(tenant: TenantConfig, entity: str) -> float:
+def _freshness_hours(tenant: TenantConfig, entity: str) -> float | None:
     fh = tenant.quality.freshness_hours
-    return float(fh.get(entity, fh.get("default", 48.0)))
+    limit = fh.get(entity, fh.get("default"))
+    return None if limit is None else float(limit)
 
 
 def evaluate_gate(tenant: TenantConfig, rep: EntityReport, *, new_batches: list[dict],
@@ -188,10 +192,17 @@ def evaluate_gate(tenant: TenantConfig, rep: EntityReport, *, new_batches: list[
             max_event, dt.time()) + dt.timedelta(days=1)
         age = (now - latest).total_seconds() / 3600
         limit = _freshness_hours(tenant, rep.entity)
-        gate.add(CheckResult(
-            "freshness", age <= limit, True,
-            f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; limit {limit:g} h)",
-            {"max_event": str(max_event), "age_hours": age, "limit_hours": limit}))
+        if limit is None:
+            gate.add(CheckResult(
+                "freshness", True, False,
+                f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; no freshness SLA "
+                f"set for {rep.entity} in quality.freshness_hours, so not blocking)",
+                {"max_event": str(max_event), "age_hours": age, "limit_hours": None}))
+        else:
+            gate.add(CheckResult(
+                "freshness", age <= limit, True,
+                f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; limit {limit:g} h)",
+                {"max_event": str(max_event), "age_hours": age, "limit_hours": limit}))
     else:
         gate.add(CheckResult("freshness", True, True,
                              "no event date or no new rows landed: not evaluated"))

@@ -453,11 +453,22 @@ def test_row_count_collapse_blocks(tl_home, drop):
     assert not c.passed and "b.csv (3 rows)" in c.description
 
 
-def test_stale_data_blocks(tl_home, drop):
+def test_stale_data_blocks_where_a_freshness_sla_is_set(tl_home, drop):
+    (drop / "a.csv").write_text(lines_csv(3, date="2020-01-01"))
+    sla = {"freshness_hours": {"order_lines": 48}}
+    rep = ol(land(tl_home, make_tenant({"erp": csv_source()}, quality=sla)))
+    c = check(rep, "freshness")
+    assert not c.passed and c.blocking and "2020-01-01" in c.description
+    assert not rep.gate.passed
+
+
+def test_old_data_without_a_freshness_sla_lands_and_reports_its_age(tl_home, drop):
+    """A historical export (a new tenant's backfill) is not an error by itself."""
     (drop / "a.csv").write_text(lines_csv(3, date="2020-01-01"))
     rep = ol(land(tl_home, make_tenant({"erp": csv_source()})))
     c = check(rep, "freshness")
-    assert not c.passed and "2020-01-01" in c.description
+    assert c.passed and not c.blocking and "no freshness SLA" in c.description
+    assert rep.gate.passed and rep.rows_landed == 3
 
 
 def test_gx_suite_runs_on_landed_batch_and_tenant_extras_block(tl_home, drop):

@@ -1,8 +1,6 @@
 """Models: weekly training (all tenants that allow it), daily scoring per tenant partition."""
 
 
-import datetime as dt
-
 import dagster as dg
 
 from pipelines.partitions import tenant_partitions
@@ -30,26 +28,28 @@ def _train_asset(model_name: str) -> dg.AssetsDefinition:
         from models_ml import SPECS
         from models_ml.framework import promote, train
 
-        result = train(SPECS[model_name], tenantlake.home, tenantlake.tenants())
-        promoted = promote(SPECS[model_name], tenantlake.home)
-        md = {k: v for k, v in _flat_metrics(result).items()}
-        md["promoted"] = str(promoted)
-        context.log.info("model=%s trained: %s", model_name, md)
+        spec = SPECS[model_name]
+        result = train(spec, tenantlake.home, tenantlake.tenants())
+        md: dict = {"tenant_status": dg.MetadataValue.json(result.tenant_status)}
+        for run in result.runs:
+            prefix = run.registered_model
+            md[f"{prefix}/status"] = run.status
+            md[f"{prefix}/rows"] = run.rows
+            if run.status != "trained":
+                md[f"{prefix}/reason"] = run.reason
+                continue
+            tenant_id = None if run.scope == "shared" else run.registered_model.split("__", 1)[1]
+            decision = promote(spec, tenantlake.home, tenant_id)
+            md[f"{prefix}/version"] = run.version
+            md[f"{prefix}/promoted"] = decision.promoted
+            md[f"{prefix}/promotion"] = decision.reason
+            for row in run.table:
+                md[f"{prefix}/{row['metric']}"] = dg.MetadataValue.json(
+                    {"model": row["model"], "baseline": row["baseline"]})
+        context.log.info("model=%s trained: %s", model_name, result.tenant_status)
         return dg.MaterializeResult(metadata=md)
 
     return train_model
-
-
-def _flat_metrics(result) -> dict:
-    out = {}
-    for attr in ("run_id", "model_version", "status"):
-        if getattr(result, attr, None) is not None:
-            out[attr] = str(getattr(result, attr))
-    metrics = getattr(result, "metrics", None) or {}
-    for k, v in metrics.items():
-        if isinstance(v, (int, float)):
-            out[k] = float(v)
-    return out
 
 
 def _score_asset(model_name: str) -> dg.AssetsDefinition:
@@ -68,17 +68,34 @@ def _score_asset(model_name: str) -> dg.AssetsDefinition:
     )
     def score_tenant(context: dg.AssetExecutionContext, tenantlake: TenantlakeResource):
         from models_ml import SPECS
-        from models_ml.framework import drift_report, score
+        from models_ml.framework import NoChampionError, drift_report, latest_data_date, score
 
+        spec = SPECS[model_name]
         tenant = tenantlake.tenant(context.partition_key)
-        res = score(SPECS[model_name], tenantlake.home, tenant, dt.date.today())
+        as_of = latest_data_date(spec, tenantlake.home, tenant.id)
+        try:
+            if as_of is None:
+                raise LookupError(f"tenant_id={tenant.id}: no data for model {model_name!r}")
+            res = score(spec, tenantlake.home, tenant, as_of)
+        except (NoChampionError, LookupError) as exc:
+            # An explicit, visible status (a tenant without enough history, or a model that
+            # has not yet beaten its baseline), not a failed run that blocks the tenant.
+            context.log.warning(str(exc))
+            yield dg.MaterializeResult(metadata={"status": "not_scored", "reason": str(exc)})
+            yield dg.AssetCheckResult(
+                check_name="drift", asset_key=key, passed=True,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"status": "not_scored", "reason": str(exc)})
+            return
         yield dg.MaterializeResult(metadata={
-            "rows": getattr(res, "rows", 0),
-            "path": str(getattr(res, "path", "")),
-            "model_version": str(getattr(res, "model_version", "")),
-            "status": str(getattr(res, "status", "scored")),
+            "status": "scored",
+            "as_of": as_of.isoformat(),
+            "rows": res.rows,
+            "path": str(res.path),
+            "registered_model": res.registered_model,
+            "model_version": res.model_version,
         })
-        drift = drift_report(SPECS[model_name], tenant.id, tenantlake.home)
+        drift = drift_report(spec, tenant.id, tenantlake.home, as_of=as_of)
         yield dg.AssetCheckResult(
             check_name="drift", asset_key=key, passed=bool(drift.get("passed", True)),
             severity=dg.AssetCheckSeverity.WARN,
