@@ -112,9 +112,10 @@ def show(
         err.print(f"[red]tenant {tenant_id}: no published KPIs yet (lake/serving/fct_kpi_values/"
                   f"tenant={tenant_id}); run the pipeline first[/red]")
         raise typer.Exit(1)
-    cols = ["kpi_name", "grain", "period_start", "value", "target", "prior_value", "change",
-            "is_available", "numerator", "denominator"]
-    df = df[cols]
+    cols = ["tenant_id", "kpi_name", "grain", "period_start", "value", "target", "prior_value",
+            "change", "is_available", "numerator", "denominator"]
+    df = df.assign(tenant_id=tenant_id)[cols]
+    df["period_start"] = df["period_start"].astype(str).str[:10]
     if fmt is OutputFormat.csv:
         typer.echo(df.to_csv(index=False), nl=False)
         return
@@ -125,13 +126,22 @@ def show(
 
     t = Table("kpi", "period", "value", "target", "prior", "change", title=(
         f"{tenant_id}: KPIs by {grain.value}"))
-    for r in df.itertuples(index=False):
+    # A KPI whose inputs the tenant does not send is one line, not one per period.
+    avail = df.groupby("kpi_name")["is_available"].any()
+    missing = sorted(avail[~avail].index)
+    for r in df[~df["kpi_name"].isin(missing)].itertuples(index=False):
         unit = defs[r.kpi_name].unit if r.kpi_name in defs else ""
         value = _fmt(r.value, unit) if r.is_available else "[dim]not available[/dim]"
         t.add_row(defs[r.kpi_name].label if r.kpi_name in defs else r.kpi_name,
                   str(r.period_start)[:10], value, _fmt(r.target, unit),
                   _fmt(r.prior_value, unit), _fmt(r.change, unit))
+    for k in missing:
+        t.add_row(defs[k].label if k in defs else k, "all", "[dim]not available[/dim]",
+                  "", "", "")
     Console().print(t)
+    if missing:
+        Console().print(f"[dim]not available for {tenant_id} (its sources lack the inputs): "
+                        f"{', '.join(missing)}[/dim]")
 
 
 def register(app: typer.Typer) -> None:
