@@ -212,6 +212,10 @@ SPEC = ModelSpec(
     fold_days=70,
     min_history_days=180,
     alert_budget=0.1,
-    params={"objective": "binary", "seed": 11},
+    # Small, heavily regularised trees: the label is noisy (a retail customer's next order is
+    # often more than 90 days away anyway), and deeper trees fit that noise (backtest: AUC
+    # 0.654 with 31 leaves, 0.664 with 15, 0.668 with 7 on the demo tenants).
+    params={"objective": "binary", "seed": 11, "learning_rate": 0.03, "num_leaves": 7,
+            "min_data_in_leaf": 100},
     exclude_at_scoring_sql=EXCLUDE_SQL,
 )

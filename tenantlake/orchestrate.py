@@ -7,10 +7,15 @@ shows every asset materialised per tenant partition with its metadata.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
 
 from tenantlake.settings import PROJECT_ROOT, Home, disable_telemetry
 
@@ -29,6 +34,26 @@ def prepare_dagster_home(home: Home) -> None:
     disable_telemetry()
 
 
+@contextlib.contextmanager
+def _redirect_output(fh: TextIO) -> Iterator[None]:
+    """Send this process's stdout and stderr (Python and file-descriptor level) to ``fh``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        with contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
 @dataclass
 class JobOutcome:
     job: str
@@ -40,16 +65,30 @@ class JobOutcome:
     error: str | None = None
 
 
-def run_job(job_name: str, partition: str | None = None) -> JobOutcome:
-    """Execute one job (for one tenant partition) in process, recorded in the instance."""
+def run_job(job_name: str, partition: str | None = None, *,
+            log_dir: Path | None = None) -> JobOutcome:
+    """Execute one job (for one tenant partition) in process, recorded in the instance.
+
+    With ``log_dir``, the run's console output (Dagster's event log at INFO, dbt's own lines)
+    goes to ``<log_dir>/<job>[-<partition>].log`` instead of the terminal, so a CLI can show a
+    progress display; the full event log is in the Dagster UI either way.
+    """
     import dagster as dg
 
     from pipelines.definitions import defs
 
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(instance=instance, partition_key=partition,
-                                    raise_on_error=False)
+    if log_dir is None:
+        result = job.execute_in_process(instance=instance, partition_key=partition,
+                                        raise_on_error=False)
+    else:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / f"{job_name}{'-' + partition if partition else ''}.log"
+        run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+        with open(path, "w", encoding="utf-8") as fh, _redirect_output(fh):
+            result = job.execute_in_process(instance=instance, partition_key=partition,
+                                            raise_on_error=False, run_config=run_config)
     mats: dict[str, dict] = {}
     for ev in result.get_asset_materialization_events():
         m = ev.event_specific_data.materialization

@@ -45,6 +45,9 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # libraries' chatter (schema migrations, HTTP clients) only with -v
+        for name in ("alembic", "httpx", "mlflow", "urllib3", "great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 _register()

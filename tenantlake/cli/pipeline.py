@@ -15,7 +15,16 @@ from rich.table import Table
 
 from tenantlake.settings import PROJECT_ROOT, home
 
-console = Console()
+def _terminal_console() -> Console:
+    """A console on a duplicate of the terminal's stdout, so that the progress display keeps
+    drawing while a job's own output is redirected to its log file."""
+    try:
+        return Console(file=os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1))
+    except (OSError, ValueError, AttributeError):  # no real stdout (e.g. under CliRunner)
+        return Console()
+
+
+console = _terminal_console()
 pipeline_app = typer.Typer(help="Run the pipeline through Dagster.", no_args_is_help=True)
 ui_app = typer.Typer(help="Open the dashboards, the Dagster UI or the MLflow UI.",
                      no_args_is_help=True)
@@ -47,11 +56,13 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
         raise typer.Exit(2)
     outcomes = []
     landed_new = 0
+    log_dir = h.root / "logs" / time.strftime("%Y%m%dT%H%M%S")
+    console.print(f"job logs: {log_dir} (and every run, with its events, in the Dagster UI)")
     with _progress() as progress:
         task = progress.add_task("land, check, dbt build, publish", total=len(ids))
         for t in ids:
             progress.update(task, description=f"land, check, dbt build, publish: {t}")
-            o = run_job("tenant_pipeline", t)
+            o = run_job("tenant_pipeline", t, log_dir=log_dir)
             outcomes.append(o)
             landed_new += sum(int(m.get("rows_landed", 0) or 0)
                               for k, m in o.materializations.items() if k.startswith("raw/"))
@@ -59,7 +70,7 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
         do_train = train == "always" or (train == "auto" and (landed_new or not _models_trained()))
         if do_train:
             task = progress.add_task("train and backtest models", total=1)
-            o = run_job("train_models")
+            o = run_job("train_models", log_dir=log_dir)
             outcomes.append(o)
             progress.advance(task)
         else:
@@ -69,7 +80,7 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
             task = progress.add_task("score", total=len(ids))
             for t in ids:
                 progress.update(task, description=f"score: {t}")
-                outcomes.append(run_job("score_tenant", t))
+                outcomes.append(run_job("score_tenant", t, log_dir=log_dir))
                 progress.advance(task)
     _summary(outcomes)
     return all(o.success for o in outcomes)

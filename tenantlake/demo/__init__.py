@@ -34,8 +34,8 @@ receipts, allocations and shipments, so snapshots, PO receipts and shipped quant
 Churn (customer stops ordering): ~25% of B2B customers (35% of ecommerce) churn over the
 window; 75% of them first decline over 60-180 days (order rate falls to ~20%, basket value by
 ~45%); 25% stop abruptly. Service trouble leads: 30-120 days before the decline starts (or the
-abrupt stop, for three in five abrupt churners) the customer has 3.5x the ticket rate, lower
-CSAT, more contacts, ~+9pp disputed invoices, more late deliveries (+14pp), while ordering
+abrupt stop, for three in five abrupt churners) the customer has 5x the ticket rate, lower
+CSAT, more contacts, ~+12pp disputed invoices, more late deliveries (+22pp), while ordering
 still looks normal; churners also pay later. Noise: 20% of loyal
 customers take a temporary 45-120 day dip (35% of normal rate) and come back; customer order
 rates are heterogeneous (gamma). Some churners are mid-decline at the end date.

@@ -704,7 +704,7 @@ class TenantSim:
         promised = req + (rng.random(n_o) < 0.3)
         # Late deliveries: carrier noise, more often for customers on their way out (planted).
         t_lo, t_hi = p.transit_days
-        late_p = 0.07 + 0.14 * v["o_decl"]
+        late_p = 0.07 + 0.22 * v["o_decl"]
         transit = rng.integers(t_lo, t_hi + 1, n_o) + (rng.random(n_o) < late_p) \
             * rng.integers(2, 7, n_o)
         deliv = np.where(any_fill, ship_day + transit, -1)
@@ -847,7 +847,7 @@ class TenantSim:
         amount = np.round(c["value"][sm], 2)
         # Disputes (planted churn signal): more often from declining customers and after
         # short or late deliveries.
-        p_disp = 0.02 + 0.09 * c["decl"][sm] + 0.07 * ~c["complete"][sm] + 0.06 * c["late"][sm]
+        p_disp = 0.02 + 0.12 * c["decl"][sm] + 0.07 * ~c["complete"][sm] + 0.06 * c["late"][sm]
         disputed = rng.random(n) < p_disp
         pay_day = np.round(due + self.c_pay_delay[ci] + rng.normal(0, 4, n)
                            + disputed * rng.integers(15, 61, n)).astype(int)
@@ -886,7 +886,7 @@ class TenantSim:
         seg_f = np.array([1.6, 1.0, 0.6])[np.minimum(self.c_seg, 2)]
         alive = (np.arange(a, b)[None, :] >= self.c_created[:, None]) & \
                 (np.arange(a, b)[None, :] < self.c_churn_day[:, None])
-        lam = p.ticket_rate * seg_f[:, None] * alive * (1 + 2.5 * decline)
+        lam = p.ticket_rate * seg_f[:, None] * alive * (1 + 4.0 * decline)
         cnt = rng.poisson(lam)
         tc, tt = np.nonzero(cnt)
         tc, tt = np.repeat(tc, cnt[tc, tt]), np.repeat(tt, cnt[tc, tt])

@@ -108,9 +108,33 @@ def load_expectations():
     return mod
 
 
+#: Small batches are validated together, up to this many rows per GX run (GX costs ~0.2 s per
+#: run whatever its size: 200 monthly files were 50 s of suite overhead one by one).
+GX_GROUP_ROWS = 100_000
+
+
+def _groups(frames: list[tuple[str, pl.DataFrame]]) -> list[list[tuple[str, pl.DataFrame]]]:
+    groups: list[list[tuple[str, pl.DataFrame]]] = [[]]
+    rows = 0
+    for item in frames:
+        if groups[-1] and rows + item[1].height > GX_GROUP_ROWS:
+            groups.append([])
+            rows = 0
+        groups[-1].append(item)
+        rows += item[1].height
+    return [g for g in groups if g]
+
+
 def run_gx_check(tenant: TenantConfig, entity: str, batches: list[tuple[str, GxSampler]]
                  ) -> CheckResult:
-    """Run the GX suite on each batch's rows (or sample) and summarise it as one check."""
+    """Run the GX suite on each batch's rows (or sample) and summarise it as one check.
+
+    Without tenant extras, the contract suite holds row by row (not-null, allowed values,
+    ranges) or per key (uniqueness), so batches that pass together pass one by one: small
+    batches are validated in groups, and only a failing group is re-run batch by batch to
+    name the batch. A tenant's extra expectations may be aggregates (a mean, a row count), so
+    with extras every batch is validated on its own.
+    """
     gxmod = load_expectations()
     ExpectationConfigError, run_suite = gxmod.ExpectationConfigError, gxmod.run_suite
     import time
@@ -118,28 +142,33 @@ def run_gx_check(tenant: TenantConfig, entity: str, batches: list[tuple[str, GxS
     started = time.perf_counter()
     extra = tenant.quality.extra_expectations.get(entity, [])
     failures: list[dict[str, Any]] = []
-    evaluated = sampled = 0
-    for batch_id, sampler in batches:
-        df = sampler.sample()
-        if df is None:
-            continue
-        try:
-            res = run_suite(entity, df.to_pandas(), extra=extra)
-        except ExpectationConfigError as exc:
-            return CheckResult("great_expectations", False, True,
-                               f"tenant {tenant.id!r}: quality.extra_expectations.{entity}: {exc}")
-        evaluated += 1
-        sampled += int(sampler.sampled)
-        for f in res.failed:
-            failures.append({"batch_id": batch_id, **f})
+    frames = [(bid, df) for bid, df in ((b, s.sample()) for b, s in batches) if df is not None]
+    evaluated = len(frames)
+    sampled = sum(int(s.sampled) for _, s in batches if s.frame is not None)
+    groups = _groups(frames) if not extra else [[f] for f in frames]
+    gx_runs = 0
+    try:
+        for group in groups:
+            if len(group) > 1:
+                gx_runs += 1
+                together = pl.concat([df for _, df in group], how="vertical_relaxed")
+                if run_suite(entity, together.to_pandas(), extra=extra).success:
+                    continue
+            for batch_id, df in group:  # one batch, or a failing group: name the batch
+                gx_runs += 1
+                res = run_suite(entity, df.to_pandas(), extra=extra)
+                failures.extend({"batch_id": batch_id, **f} for f in res.failed)
+    except ExpectationConfigError as exc:
+        return CheckResult("great_expectations", False, True,
+                           f"tenant {tenant.id!r}: quality.extra_expectations.{entity}: {exc}")
     desc = (f"GX suite on {evaluated} batch(es) ({sampled} on a sample of "
-            f"{batches[0][1].size if batches else 0} rows)")
+            f"{batches[0][1].size if batches else 0} rows) in {gx_runs} run(s)")
     if failures:
         desc += ": failed " + "; ".join(
             f"{f['type']}({f['kwargs'].get('column') or f['kwargs'].get('column_list')}) "
             f"unexpected={f['unexpected_count']}" for f in failures[:5])
     return CheckResult("great_expectations", not failures, True, desc,
-                       {"batches": evaluated, "sampled_batches": sampled,
+                       {"batches": evaluated, "sampled_batches": sampled, "gx_runs": gx_runs,
                         "seconds": round(time.perf_counter() - started, 3),
                         "failures": failures[:20]})
 
