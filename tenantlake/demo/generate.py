@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import importlib.machinery
 import json
 import logging
 import multiprocessing as mp
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +87,8 @@ def generate(home: Path, tenants_dir: Path | None = None, seed: int = 7,
     if workers > 1 and len(jobs) > 1:
         # spawn, not fork: forking a process whose polars/Arrow thread pools are running can
         # deadlock the child.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+        with _main_not_rerun(), ProcessPoolExecutor(
+                max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
             for tid, counts in ex.map(_generate_one, jobs):
                 results[tid] = counts
     else:
@@ -92,6 +97,26 @@ def generate(home: Path, tenants_dir: Path | None = None, seed: int = 7,
             results[tid] = counts
     log.info("demo: %d tenant(s) generated in %.1fs", len(results), time.perf_counter() - t0)
     return results
+
+
+@contextlib.contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Keep spawned workers from re-running the parent's ``__main__`` file.
+
+    A spawned worker re-imports the parent's main script unless ``__main__.__spec__`` names
+    ``__main__``. Hosts that leave some script as ``__main__`` (Streamlit's AppTest leaves the
+    app page there; a notebook) would have every worker run that script and die. The workers
+    only need this module, so the parent's main is marked "nothing to re-run" while they start.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
 
 
 def _generate_one(job) -> tuple[str, dict[str, int]]:
