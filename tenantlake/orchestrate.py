@@ -66,8 +66,11 @@ class JobOutcome:
 
 
 def run_job(job_name: str, partition: str | None = None, *,
-            log_dir: Path | None = None) -> JobOutcome:
+            log_dir: Path | None = None, groups: tuple[str, ...] | None = None,
+            label: str = "") -> JobOutcome:
     """Execute one job (for one tenant partition) in process, recorded in the instance.
+
+    ``groups`` runs only the job's assets in those asset groups (e.g. ``("ingest",)``).
 
     With ``log_dir``, the run's console output (Dagster's event log at INFO, dbt's own lines)
     goes to ``<log_dir>/<job>[-<partition>].log`` instead of the terminal, so a CLI can show a
@@ -79,16 +82,19 @@ def run_job(job_name: str, partition: str | None = None, *,
 
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def(job_name)
+    kwargs: dict = {"instance": instance, "partition_key": partition, "raise_on_error": False}
+    if groups:
+        kwargs["asset_selection"] = sorted(
+            dg.AssetSelection.groups(*groups).resolve(defs.resolve_asset_graph())
+            & set(job.asset_layer.selected_asset_keys))
     if log_dir is None:
-        result = job.execute_in_process(instance=instance, partition_key=partition,
-                                        raise_on_error=False)
+        result = job.execute_in_process(**kwargs)
     else:
         log_dir.mkdir(parents=True, exist_ok=True)
-        path = log_dir / f"{job_name}{'-' + partition if partition else ''}.log"
-        run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+        path = log_dir / f"{job_name}{'-' + partition if partition else ''}{label}.log"
+        kwargs["run_config"] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
         with open(path, "w", encoding="utf-8") as fh, _redirect_output(fh):
-            result = job.execute_in_process(instance=instance, partition_key=partition,
-                                            raise_on_error=False, run_config=run_config)
+            result = job.execute_in_process(**kwargs)
     mats: dict[str, dict] = {}
     for ev in result.get_asset_materialization_events():
         m = ev.event_specific_data.materialization

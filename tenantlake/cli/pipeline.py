@@ -62,10 +62,9 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
         task = progress.add_task("land, check, dbt build, publish", total=len(ids))
         for t in ids:
             progress.update(task, description=f"land, check, dbt build, publish: {t}")
-            o = run_job("tenant_pipeline", t, log_dir=log_dir)
-            outcomes.append(o)
-            landed_new += sum(int(m.get("rows_landed", 0) or 0)
-                              for k, m in o.materializations.items() if k.startswith("raw/"))
+            o, landed = _tenant_pipeline(h, t, all_tenants[t], log_dir)
+            outcomes.extend(o)
+            landed_new += landed
             progress.advance(task)
         do_train = train == "always" or (train == "auto" and (landed_new or not _models_trained()))
         if do_train:
@@ -84,6 +83,65 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
                 progress.advance(task)
     _summary(outcomes)
     return all(o.success for o in outcomes)
+
+
+TRANSFORM_GROUPS = ("staging", "intermediate", "marts", "transform", "serving")
+
+
+def _landed(outcome) -> int:
+    return sum(int(m.get("rows_landed", 0) or 0)
+               for k, m in outcome.materializations.items() if k.startswith("raw/"))
+
+
+def _tenant_pipeline(h, tenant_id: str, cfg, log_dir) -> tuple[list, int]:
+    """One tenant's `tenant_pipeline` job; when nothing changed since its last build, only
+    its landing runs.
+
+    The transform (dbt build, publish) is skipped only when the landing run brought no new
+    rows and neither the dbt project, the contracts nor the tenant's YAML changed since the
+    last successful build for this tenant (a fingerprint under ``<home>/state``). Otherwise the
+    whole job runs as one Dagster run, so a failed gate blocks the tenant's dbt in that run.
+    """
+    from tenantlake.orchestrate import run_job
+
+    marker = h.root / "state" / "transform" / f"{tenant_id}.json"
+    fingerprint = _transform_fingerprint(cfg)
+    up_to_date = marker.exists() and json.loads(marker.read_text()).get("fp") == fingerprint
+    if up_to_date:
+        o = run_job("tenant_pipeline", tenant_id, log_dir=log_dir, groups=("ingest",),
+                    label="-ingest")
+        landed = _landed(o)
+        if not o.success or landed == 0:
+            return [o], landed
+        runs = [o, run_job("tenant_pipeline", tenant_id, log_dir=log_dir,
+                           groups=TRANSFORM_GROUPS, label="-transform")]
+    else:
+        runs = [run_job("tenant_pipeline", tenant_id, log_dir=log_dir)]
+        landed = _landed(runs[0])
+    if all(r.success for r in runs):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"fp": fingerprint, "at": time.time()}))
+    return runs, landed
+
+
+def _transform_fingerprint(cfg) -> str:
+    """Hash of what a tenant's build depends on besides its data."""
+    import hashlib
+
+    from tenantlake.tenants import tenants_dir
+
+    h = hashlib.sha256()
+    project = PROJECT_ROOT / "dbt_project"
+    files = [project / "dbt_project.yml", PROJECT_ROOT / "tenantlake" / "contracts.py",
+             tenants_dir() / f"{cfg.id}.yml"]
+    for sub in ("models", "macros", "seeds", "tests"):
+        files += sorted((project / sub).rglob("*"))
+    for f in files:
+        if f.is_file():
+            h.update(str(f.relative_to(PROJECT_ROOT) if f.is_relative_to(PROJECT_ROOT)
+                         else f.name).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def _models_trained() -> bool:
