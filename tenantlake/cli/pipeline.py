@@ -153,7 +153,9 @@ def _models_trained() -> bool:
 
 
 def _summary(outcomes) -> None:
-    table = Table("job", "tenant", "result", "rows landed", "quarantined", "failed checks")
+    table = Table()
+    for col in ("job", "tenant", "result", "rows landed", "quarantined", "failed checks"):
+        table.add_column(col, overflow="fold")  # a narrow or piped terminal wraps, never cuts
     for o in outcomes:
         raw = [m for k, m in o.materializations.items() if k.startswith("raw/")]
         landed = sum(int(m.get("rows_landed", 0) or 0) for m in raw)
