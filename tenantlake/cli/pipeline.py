@@ -106,7 +106,9 @@ def _tenant_pipeline(h, tenant_id: str, cfg, log_dir) -> tuple[list, int]:
 
     marker = h.root / "state" / "transform" / f"{tenant_id}.json"
     fingerprint = _transform_fingerprint(cfg)
-    up_to_date = marker.exists() and json.loads(marker.read_text()).get("fp") == fingerprint
+    published = h.serving / "fct_kpi_values" / f"tenant={tenant_id}" / "part.parquet"
+    up_to_date = (marker.exists() and h.warehouse.exists() and published.exists()
+                  and json.loads(marker.read_text()).get("fp") == fingerprint)
     if up_to_date:
         o = run_job("tenant_pipeline", tenant_id, log_dir=log_dir, groups=("ingest",),
                     label="-ingest")
