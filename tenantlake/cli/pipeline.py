@@ -130,12 +130,9 @@ def _transform_fingerprint(cfg) -> str:
     """Hash of what a tenant's build depends on besides its data."""
     import hashlib
 
-    from tenantlake.tenants import tenants_dir
-
-    h = hashlib.sha256()
+    h = hashlib.sha256(cfg.model_dump_json().encode())  # the tenant's whole configuration
     project = PROJECT_ROOT / "dbt_project"
-    files = [project / "dbt_project.yml", PROJECT_ROOT / "tenantlake" / "contracts.py",
-             tenants_dir() / f"{cfg.id}.yml"]
+    files = [project / "dbt_project.yml", PROJECT_ROOT / "tenantlake" / "contracts.py"]
     for sub in ("models", "macros", "seeds", "tests"):
         files += sorted((project / sub).rglob("*"))
     for f in files:
