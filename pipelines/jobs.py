@@ -9,7 +9,9 @@ import dagster as dg
 from pipelines.partitions import tenant_ids, tenant_partitions
 
 INGEST = dg.AssetSelection.groups("ingest")
-TRANSFORM = dg.AssetSelection.groups("staging", "intermediate", "marts", "transform", "serving")
+#: Asset groups downstream of landing in one tenant's pipeline (dbt layers and serving).
+TRANSFORM_GROUPS = ("staging", "intermediate", "marts", "transform", "serving")
+TRANSFORM = dg.AssetSelection.groups(*TRANSFORM_GROUPS)
 TRAIN = dg.AssetSelection.keys(*[dg.AssetKey(["ml", f"{m}_model"])
                                  for m in ("stockout", "churn", "project_failure")])
 SCORE = dg.AssetSelection.keys(*[dg.AssetKey(["predictions", m])

@@ -257,6 +257,11 @@ class Quality(_Model):
     #: Extra Great Expectations per entity: {entity: [{type: ..., kwargs: {...}}]}
     extra_expectations: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
+    def freshness_limit(self, entity: str) -> float | None:
+        """Hours after which ``entity`` is stale (its own key, else ``default``); None: no SLA."""
+        limit = self.freshness_hours.get(entity, self.freshness_hours.get("default"))
+        return None if limit is None else float(limit)
+
     @field_validator("freshness_hours", "extra_expectations")
     @classmethod
     def _entities(cls, v: dict) -> dict:

@@ -16,13 +16,6 @@ quarantine = pd.concat([data.quarantine_counts(ctx.scope, t) for t in ids], igno
 published = pd.concat([data.published_marts(ctx.scope, t) for t in ids], ignore_index=True)
 
 
-def _limit(tenant_id: str, entity: str) -> float | None:
-    """The tenant's freshness SLA for the entity; None where none is agreed."""
-    hours = ctx.tenants[tenant_id].quality.freshness_hours
-    limit = hours.get(entity, hours.get("default"))
-    return None if limit is None else float(limit)
-
-
 def _status(age, limit) -> str:
     if limit is None or pd.isna(limit):
         return "no SLA"
@@ -30,7 +23,8 @@ def _status(age, limit) -> str:
 
 
 if not fresh.empty:
-    fresh["limit_hours"] = [_limit(t, e) for t, e in zip(fresh["tenant_id"], fresh["entity"])]
+    fresh["limit_hours"] = [ctx.tenants[t].quality.freshness_limit(e)
+                            for t, e in zip(fresh["tenant_id"], fresh["entity"])]
     fresh["status"] = [_status(a, lim) for a, lim in zip(fresh["age_hours"], fresh["limit_hours"])]
 
 rows = []

@@ -85,9 +85,6 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
     return all(o.success for o in outcomes)
 
 
-TRANSFORM_GROUPS = ("staging", "intermediate", "marts", "transform", "serving")
-
-
 def _landed(outcome) -> int:
     return sum(int(m.get("rows_landed", 0) or 0)
                for k, m in outcome.materializations.items() if k.startswith("raw/"))
@@ -102,6 +99,7 @@ def _tenant_pipeline(h, tenant_id: str, cfg, log_dir) -> tuple[list, int]:
     last successful build for this tenant (a fingerprint under ``<home>/state``). Otherwise the
     whole job runs as one Dagster run, so a failed gate blocks the tenant's dbt in that run.
     """
+    from pipelines.jobs import TRANSFORM_GROUPS
     from tenantlake.orchestrate import run_job
 
     marker = h.root / "state" / "transform" / f"{tenant_id}.json"
@@ -157,7 +155,7 @@ def _summary(outcomes) -> None:
         table.add_column(col, overflow="fold")  # a narrow or piped terminal wraps, never cuts
     for o in outcomes:
         raw = [m for k, m in o.materializations.items() if k.startswith("raw/")]
-        landed = sum(int(m.get("rows_landed", 0) or 0) for m in raw)
+        landed = _landed(o)
         quar = sum(int(m.get("rows_quarantined", 0) or 0) for m in raw)
         table.add_row(o.job, o.partition or "all", "[green]ok" if o.success else "[red]failed",
                       str(landed) if raw else "", str(quar) if raw else "",

@@ -173,12 +173,6 @@ def run_gx_check(tenant: TenantConfig, entity: str, batches: list[tuple[str, GxS
                         "failures": failures[:20]})
 
 
-def _freshness_hours(tenant: TenantConfig, entity: str) -> float | None:
-    fh = tenant.quality.freshness_hours
-    limit = fh.get(entity, fh.get("default"))
-    return None if limit is None else float(limit)
-
-
 def evaluate_gate(tenant: TenantConfig, rep: EntityReport, *, new_batches: list[dict],
                   history_median: float | None, max_event: object, unit_errors: list[str],
                   missing_required: dict[str, list[str]], gx: CheckResult | None,
@@ -220,18 +214,13 @@ def evaluate_gate(tenant: TenantConfig, rep: EntityReport, *, new_batches: list[
         latest = max_event if isinstance(max_event, dt.datetime) else dt.datetime.combine(
             max_event, dt.time()) + dt.timedelta(days=1)
         age = (now - latest).total_seconds() / 3600
-        limit = _freshness_hours(tenant, rep.entity)
-        if limit is None:
-            gate.add(CheckResult(
-                "freshness", True, False,
-                f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; no freshness SLA "
-                f"set for {rep.entity} in quality.freshness_hours, so not blocking)",
-                {"max_event": str(max_event), "age_hours": age, "limit_hours": None}))
-        else:
-            gate.add(CheckResult(
-                "freshness", age <= limit, True,
-                f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; limit {limit:g} h)",
-                {"max_event": str(max_event), "age_hours": age, "limit_hours": limit}))
+        limit = tenant.quality.freshness_limit(rep.entity)
+        sla = (f"limit {limit:g} h" if limit is not None else
+               f"no freshness SLA set for {rep.entity} in quality.freshness_hours, so not blocking")
+        gate.add(CheckResult(
+            "freshness", limit is None or age <= limit, limit is not None,
+            f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; {sla})",
+            {"max_event": str(max_event), "age_hours": age, "limit_hours": limit}))
     else:
         gate.add(CheckResult("freshness", True, True,
                              "no event date or no new rows landed: not evaluated"))
