@@ -50,10 +50,12 @@ tk AS (  -- CSAT counts only once the ticket was resolved by the cut-off
            count(*) FILTER (WHERE created_at::DATE > $as_of - 90
                             AND priority IN ('high', 'urgent')) AS urgent_tickets_90d,
            avg(csat) FILTER (WHERE created_at::DATE > $as_of - 180
-                             AND resolved_at::DATE <= $as_of) AS csat_180d
+                             AND resolved_at::DATE <= $as_of) AS csat_180d,
+           count(*) FILTER (WHERE created_at::DATE <= $as_of - 90) AS tickets_prev_275d,
+           $as_of - max(created_at::DATE) AS days_since_last_ticket
     FROM fct_tickets
     WHERE list_contains($tenants, tenant_id) AND customer_id IS NOT NULL
-      AND created_at::DATE <= $as_of AND created_at::DATE > $as_of - 180
+      AND created_at::DATE <= $as_of AND created_at::DATE > $as_of - 365
     GROUP BY ALL
 ),
 inv AS (  -- no dispute date in the contract: count invoices old enough to have been disputed
@@ -86,7 +88,11 @@ ship AS (  -- late = delivered after the promise, or still undelivered past it a
            avg(CASE WHEN s.delivered_date::DATE <= $as_of
                     THEN (s.delivered_date::DATE > coalesce(s.promised_date, o.promised_date))::INT
                     ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END)
-               AS late_delivery_share_180d
+               AS late_delivery_share_180d,
+           arg_max(CASE WHEN s.delivered_date::DATE <= $as_of
+                        THEN (s.delivered_date::DATE > coalesce(s.promised_date, o.promised_date))::INT
+                        ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END,
+                   s.ship_date) AS last_delivery_late
     FROM fct_shipments s
     JOIN fct_orders o ON o.tenant_id = s.tenant_id AND o.order_id = s.order_id
     WHERE list_contains($tenants, s.tenant_id)
@@ -107,6 +113,13 @@ SELECT c.tenant_id, c.customer_id,
        CASE WHEN st.tenant_id IS NOT NULL THEN coalesce(tk.urgent_tickets_90d, 0) END
            AS urgent_tickets_90d,
        tk.csat_180d,
+       CASE WHEN st.tenant_id IS NOT NULL
+            THEN (coalesce(tk.tickets_90d, 0) + 0.5) / (coalesce(tk.tickets_prev_275d, 0) * 90.0 / 275 + 0.5)
+       END AS ticket_trend_90d,
+       CASE WHEN st.tenant_id IS NOT NULL
+            THEN coalesce(tk.tickets_90d, 0) / (c.orders_90d + 1.0) END AS tickets_per_order_90d,
+       tk.days_since_last_ticket,
+       ship.last_delivery_late,
        inv.dispute_share_180d, inv.overdue_invoice_share, pay.days_to_pay_avg_180d,
        ship.late_delivery_share_180d
 FROM cust c
@@ -176,6 +189,10 @@ FEATURE_LABELS = {
     "tickets_90d": "Support tickets in the last 90 days",
     "urgent_tickets_90d": "High-priority tickets in the last 90 days",
     "csat_180d": "Average CSAT, last 6 months",
+    "ticket_trend_90d": "Tickets in the last 90 days vs the customer's usual rate",
+    "tickets_per_order_90d": "Support tickets per order, last 90 days",
+    "days_since_last_ticket": "Days since the last support ticket",
+    "last_delivery_late": "The most recent delivery was late",
     "dispute_share_180d": "Share of invoices disputed",
     "overdue_invoice_share": "Share of invoices paid late or still overdue",
     "days_to_pay_avg_180d": "Average days to pay an invoice",

@@ -580,6 +580,21 @@ def _mlflow(home: Home):
     return mlflow
 
 
+def ensure_store(home: Home) -> None:
+    """Create the MLflow store's tables now, before trainings run side by side in separate
+    processes (two processes creating a fresh SQLite store at once would race)."""
+    mlflow = _mlflow(home)
+    quiet = [logging.getLogger(n) for n in ("mlflow.store.db.utils", "alembic")]
+    levels = [q.level for q in quiet]
+    for q in quiet:  # "Creating initial MLflow database tables" is not news on a terminal
+        q.setLevel(logging.WARNING)
+    try:
+        mlflow.MlflowClient(home.mlflow_uri).search_experiments(max_results=1)
+    finally:
+        for q, level in zip(quiet, levels):
+            q.setLevel(level)
+
+
 def _experiment_id(mlflow, home: Home, spec: ModelSpec) -> str:
     name = f"tenantlake-{spec.name}"
     exp = mlflow.get_experiment_by_name(name)

@@ -2,8 +2,9 @@
 
 Question: as of a date, will on-hand stock reach zero (or demand go unfilled) within 14 days?
 Planner's baseline: days of cover below the planned supplier lead time. The model adds what
-that rule ignores: promotions under way, stock already on order and when it is due, how late
-and erratic the supplier has been, how thin the safety stock is. A companion demand model
+that rule ignores: promotions under way, stock already on order and when the next receipt is
+due, how fast stock actually fell last week, how late and erratic the supplier has been, how
+thin the safety stock is. A companion demand model
 (next 14 days' units) is backtested against the seasonal-naive forecast (last two weeks).
 """
 
@@ -29,7 +30,9 @@ latest AS (  -- units seen in the last two weeks, at their newest snapshot
 ),
 inv_hist AS (
     SELECT tenant_id, sku, location_id,
-           count(*) FILTER (WHERE on_hand_qty <= 0) AS stockout_days_90d
+           count(*) FILTER (WHERE on_hand_qty <= 0) AS stockout_days_90d,
+           arg_max(on_hand_qty, d) FILTER (WHERE d <= $as_of - 7) AS on_hand_7d_ago,
+           $as_of - max(d) FILTER (WHERE on_hand_qty <= 0) AS days_since_stockout
     FROM inv GROUP BY ALL
 ),
 lines AS (
@@ -83,7 +86,8 @@ po_hist AS (  -- a receipt after the cut-off only means "still open" here
            coalesce(sum(q) FILTER (WHERE (rd IS NULL OR rd > $as_of) AND ed <= $as_of + 14), 0)
                AS open_po_qty_due_14d,
            count(*) FILTER (WHERE (rd IS NULL OR rd > $as_of) AND ed < $as_of)
-               AS overdue_po_count
+               AS overdue_po_count,
+           min(ed) FILTER (WHERE rd IS NULL OR rd > $as_of) - $as_of AS days_to_next_receipt
     FROM po GROUP BY ALL
 )
 SELECT
@@ -115,7 +119,14 @@ SELECT
     ph.open_po_qty, ph.open_po_qty_due_14d, ph.overdue_po_count,
     (u.on_hand_qty - u.allocated_qty + coalesce(ph.open_po_qty_due_14d, 0))
         / nullif(dm.demand_28d / 28.0 * 14, 0) AS supply_vs_demand_14d,
-    h.stockout_days_90d
+    h.stockout_days_90d,
+    h.days_since_stockout,
+    u.on_hand_qty - h.on_hand_7d_ago AS on_hand_change_7d,
+    least(u.on_hand_qty / nullif(greatest(h.on_hand_7d_ago - u.on_hand_qty, 0) / 7.0, 0), 365)
+        AS days_to_zero_at_last_week_burn,
+    ph.days_to_next_receipt,
+    least((u.on_hand_qty - u.allocated_qty) / nullif(dm.demand_28d / 28.0, 0), 365)
+        - ph.days_to_next_receipt AS cover_minus_next_receipt
 FROM latest u
 LEFT JOIN inv_hist h USING (tenant_id, sku, location_id)
 LEFT JOIN demand dm USING (tenant_id, sku, location_id)
@@ -198,6 +209,11 @@ FEATURE_LABELS = {
     "overdue_po_count": "Overdue purchase orders",
     "supply_vs_demand_14d": "Stock plus due receipts vs 14 days of demand",
     "stockout_days_90d": "Days out of stock in the last 90 days",
+    "days_since_stockout": "Days since the last day out of stock",
+    "on_hand_change_7d": "Change in stock on hand over the last 7 days",
+    "days_to_zero_at_last_week_burn": "Days until stock runs out at last week's net burn",
+    "days_to_next_receipt": "Days until the next purchase order is due",
+    "cover_minus_next_receipt": "Days of cover minus days until the next receipt",
 }
 
 
@@ -223,7 +239,10 @@ SPEC = ModelSpec(
     baseline=cover_below_lead_time,
     baseline_name="days of cover below lead time",
     horizon_days=14,
-    cutoff_every_days=7,
+    # Every two weeks: consecutive weekly cut-offs share most of a 14-day window, so weekly
+    # rows doubled the frame (and training time) without adding information (demo backtest:
+    # ROC-AUC delta +0.048 weekly, +0.050 to +0.051 every 14 days; frame 25 s -> 12 s).
+    cutoff_every_days=14,
     fold_days=56,
     min_history_days=91,
     alert_budget=0.1,

@@ -139,14 +139,22 @@ def dbt_env(home: Home) -> dict[str, str]:
     return env
 
 
-def dbt_vars(tenant_id: str | None = None, from_date: str | None = None,
+def dbt_vars(tenant_id: str | Sequence[str] | None = None, from_date: str | None = None,
              **extra: Any) -> dict[str, Any]:
-    """The ``--vars`` of a run, validated (tenant slug, ISO date) before they reach dbt."""
+    """The ``--vars`` of a run, validated (tenant slug, ISO date) before they reach dbt.
+
+    ``tenant_id`` is one tenant or several (a run over several tenant partitions); one id is
+    passed as a string, several as a sorted list.
+    """
     import datetime as dt
 
     out: dict[str, Any] = {}
     if tenant_id is not None:
-        out["tenant_id"] = validate_tenant_id(tenant_id)
+        ids = [tenant_id] if isinstance(tenant_id, str) else list(tenant_id)
+        if not ids:
+            raise ValueError("tenant_id: give at least one tenant id (or None for all tenants)")
+        ids = sorted({validate_tenant_id(t) for t in ids})
+        out["tenant_id"] = ids[0] if len(ids) == 1 else ids
     if from_date is not None:
         out["from_date"] = dt.date.fromisoformat(str(from_date)).isoformat()
     out.update({k: v for k, v in extra.items() if v is not None})
@@ -173,7 +181,7 @@ def _release_warehouse() -> None:
                 DuckDBConnectionManager._ENV = None
 
 
-def run_dbt(args: Sequence[str], home: Home, *, tenant_id: str | None = None,
+def run_dbt(args: Sequence[str], home: Home, *, tenant_id: str | Sequence[str] | None = None,
             from_date: str | None = None, vars: Mapping[str, Any] | None = None,
             target_path: Path | None = None, check: bool = True):
     """Run one dbt command in-process against ``home``; returns the ``dbtRunnerResult``.

@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -65,12 +65,25 @@ class JobOutcome:
     error: str | None = None
 
 
-def run_job(job_name: str, partition: str | None = None, *,
-            log_dir: Path | None = None, groups: tuple[str, ...] | None = None,
-            label: str = "") -> JobOutcome:
-    """Execute one job (for one tenant partition) in process, recorded in the instance.
+def resolve_job(job_name: str):
+    """The job definition named ``job_name`` (also how step subprocesses rebuild the job)."""
+    from pipelines.definitions import defs
 
+    return defs.resolve_job_def(job_name)
+
+
+def run_job(job_name: str, partition: str | Sequence[str] | None = None, *,
+            log_dir: Path | None = None, groups: tuple[str, ...] | None = None,
+            label: str = "", processes: int = 1) -> JobOutcome:
+    """Execute one job (for one tenant partition, or a range of them) in process, recorded in
+    the instance.
+
+    ``partition`` is one tenant or a list of tenants that are consecutive in the partition set
+    (see :func:`consecutive_groups`); a list of several becomes one run over that partition
+    range, which only assets with a single-run backfill policy (dbt, serving) accept.
     ``groups`` runs only the job's assets in those asset groups (e.g. ``("ingest",)``).
+    ``processes`` > 1 runs independent steps (e.g. the three model trainings) side by side in
+    that many subprocesses, Dagster's multiprocess executor, as the UI and schedules run them.
 
     With ``log_dir``, the run's console output (Dagster's event log at INFO, dbt's own lines)
     goes to ``<log_dir>/<job>[-<partition>].log`` instead of the terminal, so a CLI can show a
@@ -81,20 +94,50 @@ def run_job(job_name: str, partition: str | None = None, *,
     from pipelines.definitions import defs
 
     instance = dg.DagsterInstance.get()
-    job = defs.resolve_job_def(job_name)
-    kwargs: dict = {"instance": instance, "partition_key": partition, "raise_on_error": False}
+    job = resolve_job(job_name)
+    keys = [partition] if isinstance(partition, str) else list(partition or [])
+    kwargs: dict = {"instance": instance, "raise_on_error": False}
+    if len(keys) == 1:
+        kwargs["partition_key"] = keys[0]
+    elif keys:
+        order = job.partitions_def.get_partition_keys()
+        if keys != order[order.index(keys[0]):order.index(keys[0]) + len(keys)]:
+            raise ValueError(f"partitions {keys} are not consecutive in {job_name}'s partition set")
+        kwargs["tags"] = {"dagster/asset_partition_range_start": keys[0],
+                          "dagster/asset_partition_range_end": keys[-1]}
+    name = keys[0] if len(keys) == 1 else (f"{keys[0]}..{keys[-1]}" if keys else "")
     if groups:
         kwargs["asset_selection"] = sorted(
             dg.AssetSelection.groups(*groups).resolve(defs.resolve_asset_graph())
             & set(job.asset_layer.selected_asset_keys))
-    if log_dir is None:
-        result = job.execute_in_process(**kwargs)
-    else:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        path = log_dir / f"{job_name}{'-' + partition if partition else ''}{label}.log"
+    if log_dir is not None:
         kwargs["run_config"] = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-        with open(path, "w", encoding="utf-8") as fh, _redirect_output(fh):
-            result = job.execute_in_process(**kwargs)
+    if processes > 1:
+        kwargs.setdefault("run_config", {})["execution"] = {
+            "config": {"multiprocess": {"max_concurrent": processes}}}
+    if log_dir is None:
+        return _execute(job_name, job, kwargs, keys, processes)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / f"{job_name}{'-' + name if name else ''}{label}.log"
+    with open(path, "w", encoding="utf-8") as fh, _redirect_output(fh):
+        return _execute(job_name, job, kwargs, keys, processes)
+
+
+def _execute(job_name: str, job, kwargs: dict, keys: list[str], processes: int) -> JobOutcome:
+    import dagster as dg
+
+    if processes <= 1:
+        return _outcome(job_name, keys, job.execute_in_process(**kwargs))
+    recon = dg.build_reconstructable_job("tenantlake.orchestrate", "resolve_job",
+                                         reconstructable_args=(job_name,))
+    kwargs.pop("raise_on_error")
+    if "partition_key" in kwargs:
+        kwargs.setdefault("tags", {})["dagster/partition"] = kwargs.pop("partition_key")
+    with dg.execute_job(recon, **kwargs) as result:
+        return _outcome(job_name, keys, result)
+
+
+def _outcome(job_name: str, keys: list[str], result) -> JobOutcome:
     mats: dict[str, dict] = {}
     for ev in result.get_asset_materialization_events():
         m = ev.event_specific_data.materialization
@@ -110,4 +153,25 @@ def run_job(job_name: str, partition: str | None = None, *,
             if ev.is_failure and ev.step_failure_data is not None:
                 error = f"{ev.step_key}: {ev.step_failure_data.error.message.strip()}"
                 break
-    return JobOutcome(job_name, partition, result.success, result.run_id, mats, failed, error)
+    return JobOutcome(job_name, ", ".join(keys) or None, result.success, result.run_id, mats,
+                      failed, error)
+
+
+def consecutive_groups(job_name: str, tenants: Sequence[str]) -> list[list[str]]:
+    """Split ``tenants`` into runs of partitions that are consecutive in the job's partition set
+    (a Dagster partition-range run covers every partition between its two ends)."""
+    from pipelines.definitions import defs
+
+    order = defs.resolve_job_def(job_name).partitions_def.get_partition_keys()
+    wanted = set(tenants)
+    groups: list[list[str]] = []
+    previous = None
+    for i, key in enumerate(order):
+        if key not in wanted:
+            continue
+        if groups and previous == i - 1:
+            groups[-1].append(key)
+        else:
+            groups.append([key])
+        previous = i
+    return groups

@@ -6,7 +6,8 @@
     `create_lake_sources()` (re)creates at the start of every run. Each view is `lake_source(entity)`:
 
       * read_parquet over lake/raw/<entity>/tenant=*/**/*.parquet (or tenant=<id> when the run is
-        scoped to one tenant: the path itself prunes the other tenants' files), every column cast
+        scoped to one tenant: the path itself prunes the other tenants' files; scoped to several,
+        a filter on tenant_id), every column cast
         to the contract type;
       * or, when no file exists yet for the entity (a tenant set that does not send it), an empty
         relation with the same typed columns, so every downstream model still builds and the KPIs
@@ -55,8 +56,10 @@
     {%- if not modules.re.fullmatch('[a-z0-9][a-z0-9_]{0,62}', dataset) -%}
         {{ exceptions.raise_compiler_error("invalid lake dataset name " ~ dataset) }}
     {%- endif -%}
-    {%- set tid = tenant_id_var() -%}
-    {{ return(lake_root() ~ '/' ~ layer ~ '/' ~ dataset ~ '/tenant=' ~ (tid or '*') ~ '/**/*.parquet') }}
+    {#- one tenant: the path prunes the others' files; several: all files, filtered by tenant_id -#}
+    {%- set ids = run_tenant_ids() or [] -%}
+    {%- set part = ids[0] if ids | length == 1 else '*' -%}
+    {{ return(lake_root() ~ '/' ~ layer ~ '/' ~ dataset ~ '/tenant=' ~ part ~ '/**/*.parquet') }}
 {%- endmacro %}
 
 
@@ -85,9 +88,8 @@
         cast({{ adapter.quote(name) }} as {{ type }}) as {{ adapter.quote(name) }}{{ ',' if not loop.last }}
     {%- endfor %}
     from read_parquet({{ sql_string(pattern) }}, union_by_name = true, hive_partitioning = false)
-    {%- set tid = tenant_id_var() %}
-    {%- if tid and tenant_column %}
-    where {{ tenant_column }} = {{ sql_string(tid) }}
+    {%- if run_tenant_ids() and tenant_column %}
+    where {{ tenant_filter(tenant_column) }}
     {%- endif %})
     {%- else -%}
     {{ typed_empty_relation(columns) }}

@@ -1,25 +1,33 @@
 {#-
     Tenant- and date-scoped runs.
 
-    The Dagster layer runs `dbt build --vars '{"tenant_id": "acme", "from_date": "2026-11-23"}'`.
+    The Dagster layer runs `dbt build --vars '{"tenant_id": "acme", "from_date": "2026-11-23"}'`
+    (or `"tenant_id": ["acme", "globex"]` for a run over several tenant partitions).
     There is no parameter binding in compiled SQL, so the values are validated here (slug regex,
     ISO date) and only then rendered as SQL literals by `sql_string`.
 
     Marts that read tenant data are `incremental` with the `tenant_window` strategy: on an
-    incremental run they delete the rows in scope (this tenant, on/after from_date) and insert the
+    incremental run they delete the rows in scope (the run's tenants, on/after from_date) and insert the
     freshly computed ones, so a run never touches another tenant's rows and re-running a window is
     idempotent. A run with neither var replaces everything, i.e. equals `--full-refresh`.
 -#}
 
-{% macro tenant_id_var() -%}
+{% macro run_tenant_ids() -%}
+    {#- The tenants a run is scoped to: var tenant_id, one id or a list of ids; none = every tenant. -#}
     {%- set tid = var('tenant_id', none) -%}
-    {%- if tid is none or tid == '' -%}{{ return(none) }}{%- endif -%}
-    {%- if tid is not string or not modules.re.fullmatch('[a-z0-9][a-z0-9_-]{0,62}', tid) -%}
-        {{ exceptions.raise_compiler_error(
-            "invalid var tenant_id " ~ tid ~ ": use 1-63 characters of a-z, 0-9, '_' or '-', "
-            ~ "starting with a letter or digit, passed as a string (--vars '{\"tenant_id\": \"acme\"}')") }}
+    {%- if tid is none or tid == '' or (tid is sequence and tid is not string and tid | length == 0) -%}
+        {{ return(none) }}
     {%- endif -%}
-    {{ return(tid) }}
+    {%- set ids = tid if (tid is sequence and tid is not string and tid is not mapping) else [tid] -%}
+    {%- for t in ids -%}
+        {%- if t is not string or not modules.re.fullmatch('[a-z0-9][a-z0-9_-]{0,62}', t) -%}
+            {{ exceptions.raise_compiler_error(
+                "invalid var tenant_id " ~ t ~ ": use 1-63 characters of a-z, 0-9, '_' or '-', "
+                ~ "starting with a letter or digit, passed as a string or a list of strings "
+                ~ "(--vars '{\"tenant_id\": \"acme\"}' or '{\"tenant_id\": [\"acme\", \"globex\"]}')") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(ids | unique | list | sort) }}
 {%- endmacro %}
 
 
@@ -43,8 +51,12 @@
 
 
 {% macro tenant_filter(column='tenant_id') -%}
-    {%- set tid = tenant_id_var() -%}
-    {{ return(column ~ " = " ~ sql_string(tid) if tid else "true") }}
+    {%- set ids = run_tenant_ids() -%}
+    {%- if not ids -%}{{ return("true") }}{%- endif -%}
+    {%- if ids | length == 1 -%}{{ return(column ~ " = " ~ sql_string(ids[0])) }}{%- endif -%}
+    {%- set literals = [] -%}
+    {%- for t in ids -%}{%- do literals.append(sql_string(t)) -%}{%- endfor -%}
+    {{ return(column ~ " in (" ~ literals | join(", ") ~ ")") }}
 {%- endmacro %}
 
 
@@ -66,7 +78,7 @@
 
 {% macro assert_run_scope() -%}
     {#- A full refresh rebuilds tables from what the run reads: scoped, it would drop the others. -#}
-    {%- if flags.FULL_REFRESH and (tenant_id_var() or date_var('from_date')) -%}
+    {%- if flags.FULL_REFRESH and (run_tenant_ids() or date_var('from_date')) -%}
         {{ exceptions.raise_compiler_error(
             "--full-refresh rebuilds every tenant's rows; run it without the tenant_id/from_date vars") }}
     {%- endif -%}
@@ -106,7 +118,7 @@
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}{%- do conditions.append('(' ~ where ~ ')') -%}{%- endif -%}
-    {%- if tenant_id_var() and execute and relation_has_tenant_column(relation) -%}
+    {%- if run_tenant_ids() and execute and relation_has_tenant_column(relation) -%}
         {%- do conditions.append(tenant_filter()) -%}
     {%- endif -%}
     {%- if conditions -%}

@@ -38,7 +38,8 @@ def _progress() -> Progress:
 
 def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
                  score: bool = True) -> bool:
-    """Land + transform + serve per tenant, train (if asked or needed), score per tenant."""
+    """Land and gate each tenant, build and publish the landed ones, train (if asked or
+    needed), score each tenant; every step a Dagster run in the project's instance."""
     from tenantlake.orchestrate import prepare_dagster_home, run_job
     from tenantlake.tenants import load_tenants, validate_tenant_id
 
@@ -55,23 +56,38 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
                       "see `tenantlake tenants list`")
         raise typer.Exit(2)
     outcomes = []
-    landed_new = 0
     log_dir = h.root / "logs" / time.strftime("%Y%m%dT%H%M%S")
     console.print(f"job logs: {log_dir} (and every run, with its events, in the Dagster UI)")
     with _progress() as progress:
-        task = progress.add_task("land, check, dbt build, publish", total=len(ids))
+        task = progress.add_task("land and check", total=len(ids))
+        to_build, landed_new, fingerprints = [], 0, {}
         for t in ids:
-            progress.update(task, description=f"land, check, dbt build, publish: {t}")
-            o, landed = _tenant_pipeline(h, t, all_tenants[t], log_dir)
-            outcomes.extend(o)
-            landed_new += landed
+            progress.update(task, description=f"land and check: {t}")
+            o, build, fingerprints[t] = _land_tenant(h, t, all_tenants[t], log_dir)
+            outcomes.append(o)
+            landed_new += _landed(o)
+            if build:
+                to_build.append(t)
             progress.advance(task)
+        if to_build:
+            task = progress.add_task(f"dbt build, publish: {len(to_build)} tenant(s)", total=1)
+            outcomes.extend(_transform(h, to_build, fingerprints, log_dir))
+            progress.advance(task)
+        elif all(o.success for o in outcomes):
+            console.print("transform: no new rows and nothing changed since the last build; "
+                          "dbt skipped")
         do_train = train == "always" or (train == "auto" and (landed_new or not _models_trained()))
         if do_train:
+            from models_ml.framework import ensure_store
+
             task = progress.add_task("train and backtest models", total=1)
-            o = run_job("train_models", log_dir=log_dir)
+            ensure_store(h)
+            # the three models train side by side, one subprocess each (up to the CPU count)
+            o = run_job("train_models", log_dir=log_dir, processes=min(3, os.cpu_count() or 1))
             outcomes.append(o)
             progress.advance(task)
+        elif train == "never":
+            console.print("models: training skipped (--train never)")
         else:
             console.print("models: already trained and no new rows landed; skipping training "
                           "(use --train always to retrain)")
@@ -90,38 +106,49 @@ def _landed(outcome) -> int:
                for k, m in outcome.materializations.items() if k.startswith("raw/"))
 
 
-def _tenant_pipeline(h, tenant_id: str, cfg, log_dir) -> tuple[list, int]:
-    """One tenant's `tenant_pipeline` job; when nothing changed since its last build, only
-    its landing runs.
+def _land_tenant(h, tenant_id: str, cfg, log_dir):
+    """Land and gate one tenant (the ingest assets of its `tenant_pipeline` partition).
 
-    The transform (dbt build, publish) is skipped only when the landing run brought no new
-    rows and neither the dbt project, the contracts nor the tenant's YAML changed since the
-    last successful build for this tenant (a fingerprint under ``<home>/state``). Otherwise the
-    whole job runs as one Dagster run, so a failed gate blocks the tenant's dbt in that run.
+    Returns the run's outcome, whether the tenant needs a dbt build, and the fingerprint of
+    what its build depends on besides data. A build is needed when the gate passed and either
+    rows landed or the dbt project, the contracts or the tenant's configuration changed since
+    its last successful build (a marker under ``<home>/state``), or its warehouse rows or
+    published marts are missing. A failed gate never reaches dbt.
     """
-    from pipelines.jobs import TRANSFORM_GROUPS
     from tenantlake.orchestrate import run_job
 
-    marker = h.root / "state" / "transform" / f"{tenant_id}.json"
     fingerprint = _transform_fingerprint(cfg)
+    marker = _build_marker(h, tenant_id)
     published = h.serving / "fct_kpi_values" / f"tenant={tenant_id}" / "part.parquet"
     up_to_date = (marker.exists() and h.warehouse.exists() and published.exists()
                   and json.loads(marker.read_text()).get("fp") == fingerprint)
-    if up_to_date:
-        o = run_job("tenant_pipeline", tenant_id, log_dir=log_dir, groups=("ingest",),
-                    label="-ingest")
-        landed = _landed(o)
-        if not o.success or landed == 0:
-            return [o], landed
-        runs = [o, run_job("tenant_pipeline", tenant_id, log_dir=log_dir,
-                           groups=TRANSFORM_GROUPS, label="-transform")]
-    else:
-        runs = [run_job("tenant_pipeline", tenant_id, log_dir=log_dir)]
-        landed = _landed(runs[0])
-    if all(r.success for r in runs):
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"fp": fingerprint, "at": time.time()}))
-    return runs, landed
+    o = run_job("tenant_pipeline", tenant_id, log_dir=log_dir, groups=("ingest",),
+                label="-ingest")
+    return o, o.success and (_landed(o) > 0 or not up_to_date), fingerprint
+
+
+def _transform(h, tenants: list[str], fingerprints: dict[str, str], log_dir) -> list:
+    """dbt build and publish for the landed tenants: one Dagster run per range of consecutive
+    tenant partitions (usually one run for all), each a single `dbt build` scoped to its tenants.
+    """
+    from pipelines.jobs import TRANSFORM_GROUPS
+    from tenantlake.orchestrate import consecutive_groups, run_job
+
+    outcomes = []
+    for group in consecutive_groups("tenant_pipeline", tenants):
+        o = run_job("tenant_pipeline", group, log_dir=log_dir, groups=TRANSFORM_GROUPS,
+                    label="-transform")
+        outcomes.append(o)
+        if o.success:
+            for t in group:
+                marker = _build_marker(h, t)
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(json.dumps({"fp": fingerprints[t], "at": time.time()}))
+    return outcomes
+
+
+def _build_marker(h, tenant_id: str):
+    return h.root / "state" / "transform" / f"{tenant_id}.json"
 
 
 def _transform_fingerprint(cfg) -> str:

@@ -85,6 +85,32 @@ def test_one_tenant_one_day_run_touches_only_its_scope_and_equals_full_refresh(
         assert incremental[table] == full[table], f"{table}: incremental != full refresh"
 
 
+def test_a_run_over_several_tenants_touches_only_theirs_and_equals_full_refresh(
+        built_home, tmp_path):
+    """What the Dagster transform does after landing several tenants: one scoped build."""
+    home = copy_home(built_home, tmp_path / "home")
+    land_new_day(home.lake)  # new rows for acme and d2
+    write_rows(home.lake, "orders", "d3", [
+        {"order_id": "o7", "customer_id": "c7", "order_date": NEW_DAY, "order_amount": 9.0}],
+        landed=NEW_DAY, ingested_at=dt.datetime(2026, 1, 20, 6, 0))
+
+    target = tmp_path / "target"
+    run_dbt(["run"], home, tenant_id=["d2", "acme"], from_date=NEW_DAY, vars=VARS,
+            target_path=target)
+    new = query(home, "select tenant_id, order_id from fct_orders where order_date = ? "
+                      "order by 1", [dt.date.fromisoformat(NEW_DAY)])
+    assert new == [("acme", "o4"), ("d2", "o9")], "d3 was not in the run's scope"
+    compiled = next(target.rglob("int_kpi_daily__orders.sql")).read_text()
+    assert "tenant_id in ('acme', 'd2')" in compiled
+
+    run_dbt(["run"], home, tenant_id="d3", from_date=NEW_DAY, vars=VARS)
+    incremental = snapshot(home)
+    run_dbt(["run", "--full-refresh"], home, vars=VARS)
+    full = snapshot(home)
+    for table in full:
+        assert incremental[table] == full[table], f"{table}: incremental != full refresh"
+
+
 def test_full_refresh_with_a_tenant_scope_is_refused(built_home, tmp_path):
     home = copy_home(built_home, tmp_path / "home")
     res = run_dbt(["run", "--full-refresh", "--select", "fct_orders"], home, tenant_id="acme",
@@ -93,7 +119,7 @@ def test_full_refresh_with_a_tenant_scope_is_refused(built_home, tmp_path):
     assert query(home, "select count(distinct tenant_id) from fct_orders")[0][0] == 7
 
 
-@pytest.mark.parametrize("bad", ["acme' or '1'='1", "ACME", "../x", 7])
+@pytest.mark.parametrize("bad", ["acme' or '1'='1", "ACME", "../x", 7, ["acme", "d2') or ('1"]])
 def test_tenant_var_is_validated_before_it_reaches_sql(built_home, tmp_path, bad):
     home = copy_home(built_home, tmp_path / "home")
     # bypass run_dbt's own validation to exercise the macro's

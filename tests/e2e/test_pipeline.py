@@ -90,6 +90,11 @@ def test_whole_pipeline_through_dagster_then_rerun_is_a_noop(tmp_path: Path):
             dg.AssetRecordsFilter(asset_key=dg.AssetKey(["raw", "orders"]),
                                   asset_partitions=[t]), limit=5).records
         assert recs and "rows_landed" in recs[0].asset_materialization.metadata
+        # the tenants' dbt build and publish ran as one partition-range run, recorded for each
+        for key in (["dbt", "fct_kpi_values"], ["dbt", "stg_erp__orders"], ["serving", "marts"]):
+            assert instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[t]),
+                limit=1).records, (key, t)
 
     # the per-tenant incremental builds Dagster ran equal one full refresh of the demo data
     from tenantlake.kpi import run_dbt

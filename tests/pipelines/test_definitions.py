@@ -67,5 +67,22 @@ def test_dbt_vars_validate_the_tenant():
     from tenantlake.tenants import TenantIdError
 
     assert partitioned_dbt_vars("acme") == {"tenant_id": "acme"}
+    # a run over several tenant partitions: one sorted list, each id validated
+    assert partitioned_dbt_vars(["globex", "acme"]) == {"tenant_id": ["acme", "globex"]}
+    assert partitioned_dbt_vars(["acme"]) == {"tenant_id": "acme"}
     with pytest.raises(TenantIdError):
         partitioned_dbt_vars("x'; drop table t; --")
+    with pytest.raises(TenantIdError):
+        partitioned_dbt_vars(["acme", "x'; drop table t; --"])
+
+
+def test_consecutive_groups_follow_the_partition_order():
+    from pipelines.partitions import tenant_ids
+    from tenantlake.orchestrate import consecutive_groups
+
+    ids = tenant_ids()
+    assert consecutive_groups("tenant_pipeline", ids) == [ids]
+    assert consecutive_groups("tenant_pipeline", list(reversed(ids))) == [ids]
+    assert len(ids) >= 3, "the demo tenants/ folder holds three tenants"
+    # a gap (a tenant whose gate failed) splits the range
+    assert consecutive_groups("tenant_pipeline", [ids[0], ids[2]]) == [[ids[0]], [ids[2]]]

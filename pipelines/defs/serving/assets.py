@@ -19,6 +19,7 @@ SERVING_DEPS = [dg.AssetKey(["dbt", m]) for m in
     key=dg.AssetKey(["serving", "marts"]),
     deps=SERVING_DEPS,
     partitions_def=tenant_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),  # follows the dbt run's tenants
     group_name="serving",
     kinds={"parquet"},
     description="Marts exported per tenant to lake/serving/<mart>/tenant=<id>/part.parquet.",
@@ -28,10 +29,14 @@ def serving_marts(context: dg.AssetExecutionContext, tenantlake: TenantlakeResou
 
     import pyarrow.parquet as pq
 
-    published = publish_serving(tenantlake.home, context.partition_key)
-    rows = {m: pq.ParquetFile(p).metadata.num_rows for m, p in published.items()}
-    return dg.MaterializeResult(metadata={
-        "marts": ", ".join(sorted(published)),
-        "rows": sum(rows.values()),
-        **{f"rows_{m}": n for m, n in rows.items()},
-    })
+    rows: dict[str, dict[str, int]] = {}
+    for tenant_id in context.partition_keys:  # one tenant, or each tenant of a multi-tenant run
+        published = publish_serving(tenantlake.home, tenant_id)
+        rows[tenant_id] = {m: pq.ParquetFile(p).metadata.num_rows for m, p in published.items()}
+    marts = sorted({m for r in rows.values() for m in r})
+    meta: dict = {"marts": ", ".join(marts), "rows": sum(sum(r.values()) for r in rows.values())}
+    if len(rows) == 1:
+        meta.update({f"rows_{m}": n for m, n in next(iter(rows.values())).items()})
+    else:  # the same event is recorded for every partition of the run: name each tenant's rows
+        meta["rows_by_tenant"] = dg.MetadataValue.json(rows)
+    return dg.MaterializeResult(metadata=meta)

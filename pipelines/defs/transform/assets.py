@@ -1,4 +1,4 @@
-"""dbt models as Dagster assets, one run per tenant partition.
+"""dbt models as Dagster assets, partitioned by tenant; one run builds one or several tenants.
 
 Every dbt model becomes an asset (group = its folder), dbt sources map onto the landing assets
 (``raw/<entity>``) so lineage runs from file to KPI, and dbt tests surface as asset checks.
@@ -7,7 +7,7 @@ Every dbt model becomes an asset (group = its folder), dbt sources map onto the 
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from pipelines.defs.transform.project import DBT_PROJECT_DIR, dbt_env, ensure_manifest
 from pipelines.partitions import tenant_partitions
 from pipelines.resources import TenantlakeResource
-from tenantlake.tenants import validate_tenant_id
+from tenantlake.kpi import dbt_vars
 
 
 class TenantlakeDbtTranslator(DagsterDbtTranslator):
@@ -34,13 +34,13 @@ class TenantlakeDbtTranslator(DagsterDbtTranslator):
                 "marts": "marts"}.get(layer, "transform")
 
 
-def partitioned_dbt_vars(tenant_id: str) -> dict[str, str]:
-    """dbt vars for one tenant's run, the way DOP passes its date windows.
+def partitioned_dbt_vars(tenant_ids: str | Sequence[str]) -> dict[str, Any]:
+    """dbt vars for a run over one tenant partition or several, the way DOP passes its windows.
 
-    The tenant id is validated again here because dbt renders it into SQL literals: the slug rule
-    is what makes that safe (dbt has no bind parameters at compile time).
+    The tenant ids are validated again here because dbt renders them into SQL literals: the slug
+    rule is what makes that safe (dbt has no bind parameters at compile time).
     """
-    return {"tenant_id": validate_tenant_id(tenant_id)}
+    return dbt_vars(tenant_ids)
 
 
 @dbt_assets(
@@ -49,11 +49,14 @@ def partitioned_dbt_vars(tenant_id: str) -> dict[str, str]:
     dagster_dbt_translator=TenantlakeDbtTranslator(
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     op_tags={"tenantlake/warehouse": "writer"},
+    # A run over several tenant partitions (`tenantlake pipeline run` after landing them) is one
+    # `dbt build`: one parse, one pass of the data tests, instead of one per tenant.
+    backfill_policy=dg.BackfillPolicy.single_run(),
     name="dbt_models",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                tenantlake: TenantlakeResource):
-    """``dbt build`` scoped to the partition's tenant (incremental models touch its rows only)."""
+    """``dbt build`` scoped to the run's tenants (incremental models touch their rows only)."""
     home = tenantlake.home
     from tenantlake.kpi import write_reference_tables
 
@@ -63,6 +66,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     os.environ.update(dbt_env(home))
     # Unit tests check the KPI formulas on fixtures: they belong to CI (tests/dbt), not to every
     # production run of every tenant.
-    args = ["build", "--vars", json.dumps(partitioned_dbt_vars(context.partition_key)),
+    args = ["build", "--vars", json.dumps(partitioned_dbt_vars(context.partition_keys)),
             "--exclude", "resource_type:unit_test"]
     yield from dbt.cli(args, context=context).stream()
