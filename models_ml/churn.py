@@ -90,7 +90,8 @@ ship AS (  -- late = delivered after the promise, or still undelivered past it a
                     ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END)
                AS late_delivery_share_180d,
            arg_max(CASE WHEN s.delivered_date::DATE <= $as_of
-                        THEN (s.delivered_date::DATE > coalesce(s.promised_date, o.promised_date))::INT
+                        THEN (s.delivered_date::DATE
+                              > coalesce(s.promised_date, o.promised_date))::INT
                         ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END,
                    s.ship_date) AS last_delivery_late
     FROM fct_shipments s
@@ -114,7 +115,8 @@ SELECT c.tenant_id, c.customer_id,
            AS urgent_tickets_90d,
        tk.csat_180d,
        CASE WHEN st.tenant_id IS NOT NULL
-            THEN (coalesce(tk.tickets_90d, 0) + 0.5) / (coalesce(tk.tickets_prev_275d, 0) * 90.0 / 275 + 0.5)
+            THEN (coalesce(tk.tickets_90d, 0) + 0.5)
+                 / (coalesce(tk.tickets_prev_275d, 0) * 90.0 / 275 + 0.5)
        END AS ticket_trend_90d,
        CASE WHEN st.tenant_id IS NOT NULL
             THEN coalesce(tk.tickets_90d, 0) / (c.orders_90d + 1.0) END AS tickets_per_order_90d,

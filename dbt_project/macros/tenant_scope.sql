@@ -7,18 +7,17 @@
     ISO date) and only then rendered as SQL literals by `sql_string`.
 
     Marts that read tenant data are `incremental` with the `tenant_window` strategy: on an
-    incremental run they delete the rows in scope (the run's tenants, on/after from_date) and insert the
-    freshly computed ones, so a run never touches another tenant's rows and re-running a window is
-    idempotent. A run with neither var replaces everything, i.e. equals `--full-refresh`.
+    incremental run they delete the rows in scope (the run's tenants, on/after from_date) and
+    insert the freshly computed ones, so a run never touches another tenant's rows and re-running
+    a window is idempotent. A run with neither var replaces everything, i.e. equals `--full-refresh`.
 -#}
 
 {% macro run_tenant_ids() -%}
-    {#- The tenants a run is scoped to: var tenant_id, one id or a list of ids; none = every tenant. -#}
+    {#- The tenants a run is scoped to: var tenant_id, one id or a list of ids; none = all. -#}
     {%- set tid = var('tenant_id', none) -%}
-    {%- if tid is none or tid == '' or (tid is sequence and tid is not string and tid | length == 0) -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set ids = tid if (tid is sequence and tid is not string and tid is not mapping) else [tid] -%}
+    {%- set is_list = tid is sequence and tid is not string and tid is not mapping -%}
+    {%- if tid is none or tid == '' or (is_list and tid | length == 0) -%}{{ return(none) }}{%- endif -%}
+    {%- set ids = tid if is_list else [tid] -%}
     {%- for t in ids -%}
         {%- if t is not string or not modules.re.fullmatch('[a-z0-9][a-z0-9_-]{0,62}', t) -%}
             {{ exceptions.raise_compiler_error(
