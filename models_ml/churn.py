@@ -83,23 +83,21 @@ sends_tickets AS (  -- "no tickets" is 0 only for a tenant that sends tickets at
     SELECT DISTINCT tenant_id FROM fct_tickets
     WHERE list_contains($tenants, tenant_id) AND created_at::DATE <= $as_of
 ),
-ship AS (  -- late = delivered after the promise, or still undelivered past it at the cut-off
-    SELECT o.tenant_id, o.customer_id,
-           avg(CASE WHEN s.delivered_date::DATE <= $as_of
-                    THEN (s.delivered_date::DATE > coalesce(s.promised_date, o.promised_date))::INT
-                    ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END)
-               AS late_delivery_share_180d,
-           arg_max(CASE WHEN s.delivered_date::DATE <= $as_of
-                        THEN (s.delivered_date::DATE
-                              > coalesce(s.promised_date, o.promised_date))::INT
-                        ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END,
-                   s.ship_date) AS last_delivery_late
+shipped AS (  -- late = delivered after the promise, or still undelivered past it at the cut-off
+    SELECT o.tenant_id, o.customer_id, s.ship_date,
+           CASE WHEN s.delivered_date::DATE <= $as_of
+                THEN (s.delivered_date::DATE > coalesce(s.promised_date, o.promised_date))::INT
+                ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END AS late
     FROM fct_shipments s
     JOIN fct_orders o ON o.tenant_id = s.tenant_id AND o.order_id = s.order_id
     WHERE list_contains($tenants, s.tenant_id)
       AND s.ship_date::DATE <= $as_of AND s.ship_date::DATE > $as_of - 180
       AND coalesce(s.promised_date, o.promised_date) IS NOT NULL
-    GROUP BY ALL
+),
+ship AS (
+    SELECT tenant_id, customer_id, avg(late) AS late_delivery_share_180d,
+           arg_max(late, ship_date) AS last_delivery_late
+    FROM shipped GROUP BY ALL
 )
 SELECT c.tenant_id, c.customer_id,
        c.days_since_last_order, c.customer_tenure_days,

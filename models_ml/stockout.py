@@ -109,11 +109,9 @@ SELECT
     dm.promo_28d / nullif(dm.demand_28d, 0) AS promo_share_28d,
     dm.promo_days_14d,
     dm.days_since_promo_sale,
-    least((u.on_hand_qty - u.allocated_qty) / nullif(dm.demand_28d / 28.0, 0), 365)
-        AS days_of_cover,
+    cv.days_of_cover,
     p.lead_time_days,
-    least((u.on_hand_qty - u.allocated_qty) / nullif(dm.demand_28d / 28.0, 0), 365)
-        - p.lead_time_days AS cover_minus_lead_time,
+    cv.days_of_cover - p.lead_time_days AS cover_minus_lead_time,
     u.safety_stock_qty / nullif(dm.demand_28d / 28.0, 0) AS safety_stock_days,
     ph.po_lead_time_avg, ph.po_lead_time_std, ph.po_late_share, ph.po_days_late_avg,
     ph.open_po_qty, ph.open_po_qty_due_14d, ph.overdue_po_count,
@@ -125,11 +123,14 @@ SELECT
     least(u.on_hand_qty / nullif(greatest(h.on_hand_7d_ago - u.on_hand_qty, 0) / 7.0, 0), 365)
         AS days_to_zero_at_last_week_burn,
     ph.days_to_next_receipt,
-    least((u.on_hand_qty - u.allocated_qty) / nullif(dm.demand_28d / 28.0, 0), 365)
-        - ph.days_to_next_receipt AS cover_minus_next_receipt
+    cv.days_of_cover - ph.days_to_next_receipt AS cover_minus_next_receipt
 FROM latest u
 LEFT JOIN inv_hist h USING (tenant_id, sku, location_id)
 LEFT JOIN demand dm USING (tenant_id, sku, location_id)
+CROSS JOIN LATERAL (  -- days of cover at the last 4 weeks' demand, capped at a year
+    SELECT least((u.on_hand_qty - u.allocated_qty) / nullif(dm.demand_28d / 28.0, 0), 365)
+        AS days_of_cover
+) AS cv
 LEFT JOIN po_hist ph USING (tenant_id, sku, location_id)
 LEFT JOIN dim_products p ON p.tenant_id = u.tenant_id AND p.sku = u.sku
 """

@@ -160,9 +160,7 @@ def _outcome(job_name: str, keys: list[str], result) -> JobOutcome:
 def consecutive_groups(job_name: str, tenants: Sequence[str]) -> list[list[str]]:
     """Split ``tenants`` into runs of partitions that are consecutive in the job's partition set
     (a Dagster partition-range run covers every partition between its two ends)."""
-    from pipelines.definitions import defs
-
-    order = defs.resolve_job_def(job_name).partitions_def.get_partition_keys()
+    order = resolve_job(job_name).partitions_def.get_partition_keys()
     wanted = set(tenants)
     groups: list[list[str]] = []
     previous = None

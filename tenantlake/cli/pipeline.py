@@ -61,9 +61,10 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
     with _progress() as progress:
         task = progress.add_task("land and check", total=len(ids))
         to_build, landed_new, fingerprints = [], 0, {}
+        digest = _project_digest()
         for t in ids:
             progress.update(task, description=f"land and check: {t}")
-            o, build, fingerprints[t] = _land_tenant(h, t, all_tenants[t], log_dir)
+            o, build, fingerprints[t] = _land_tenant(h, t, all_tenants[t], log_dir, digest)
             outcomes.append(o)
             landed_new += _landed(o)
             if build:
@@ -106,7 +107,7 @@ def _landed(outcome) -> int:
                for k, m in outcome.materializations.items() if k.startswith("raw/"))
 
 
-def _land_tenant(h, tenant_id: str, cfg, log_dir):
+def _land_tenant(h, tenant_id: str, cfg, log_dir, project_digest: str):
     """Land and gate one tenant (the ingest assets of its `tenant_pipeline` partition).
 
     Returns the run's outcome, whether the tenant needs a dbt build, and the fingerprint of
@@ -117,7 +118,7 @@ def _land_tenant(h, tenant_id: str, cfg, log_dir):
     """
     from tenantlake.orchestrate import run_job
 
-    fingerprint = _transform_fingerprint(cfg)
+    fingerprint = _transform_fingerprint(cfg, project_digest)
     marker = _build_marker(h, tenant_id)
     published = h.serving / "fct_kpi_values" / f"tenant={tenant_id}" / "part.parquet"
     up_to_date = (marker.exists() and h.warehouse.exists() and published.exists()
@@ -151,11 +152,19 @@ def _build_marker(h, tenant_id: str):
     return h.root / "state" / "transform" / f"{tenant_id}.json"
 
 
-def _transform_fingerprint(cfg) -> str:
-    """Hash of what a tenant's build depends on besides its data."""
+def _transform_fingerprint(cfg, project_digest: str) -> str:
+    """Hash of what a tenant's build depends on besides its data: its whole configuration and
+    the build inputs every tenant shares (:func:`_project_digest`)."""
     import hashlib
 
-    h = hashlib.sha256(cfg.model_dump_json().encode())  # the tenant's whole configuration
+    return hashlib.sha256(f"{cfg.model_dump_json()}\n{project_digest}".encode()).hexdigest()
+
+
+def _project_digest() -> str:
+    """Hash of the dbt project and the contracts; read once per pipeline run."""
+    import hashlib
+
+    h = hashlib.sha256()
     project = PROJECT_ROOT / "dbt_project"
     files = [project / "dbt_project.yml", PROJECT_ROOT / "tenantlake" / "contracts.py"]
     for sub in ("models", "macros", "seeds", "tests"):

@@ -142,9 +142,10 @@ def run_gx_check(tenant: TenantConfig, entity: str, batches: list[tuple[str, GxS
     started = time.perf_counter()
     extra = tenant.quality.extra_expectations.get(entity, [])
     failures: list[dict[str, Any]] = []
-    frames = [(bid, df) for bid, df in ((b, s.sample()) for b, s in batches) if df is not None]
+    kept = [(bid, s) for bid, s in batches if s.frame is not None]
+    frames = [(bid, s.sample()) for bid, s in kept]
     evaluated = len(frames)
-    sampled = sum(int(s.sampled) for _, s in batches if s.frame is not None)
+    sampled = sum(int(s.sampled) for _, s in kept)
     groups = _groups(frames) if not extra else [[f] for f in frames]
     gx_runs = 0
     try:

@@ -96,7 +96,7 @@ def test_whole_pipeline_through_dagster_then_rerun_is_a_noop(tmp_path: Path):
                 dg.AssetRecordsFilter(asset_key=dg.AssetKey(key), asset_partitions=[t]),
                 limit=1).records, (key, t)
 
-    # the per-tenant incremental builds Dagster ran equal one full refresh of the demo data
+    # the scoped incremental build Dagster ran equals one full refresh of the demo data
     from tenantlake.kpi import run_dbt
 
     incremental = _warehouse_tables(home / "warehouse.duckdb")

@@ -63,17 +63,17 @@ def test_partitions_are_the_tenant_files():
 def test_dbt_vars_validate_the_tenant():
     import pytest
 
-    from pipelines.defs.transform.assets import partitioned_dbt_vars
+    from tenantlake.kpi import dbt_vars  # what the dbt asset passes as --vars
     from tenantlake.tenants import TenantIdError
 
-    assert partitioned_dbt_vars("acme") == {"tenant_id": "acme"}
+    assert dbt_vars("acme") == {"tenant_id": "acme"}
     # a run over several tenant partitions: one sorted list, each id validated
-    assert partitioned_dbt_vars(["globex", "acme"]) == {"tenant_id": ["acme", "globex"]}
-    assert partitioned_dbt_vars(["acme"]) == {"tenant_id": "acme"}
+    assert dbt_vars(["globex", "acme"]) == {"tenant_id": ["acme", "globex"]}
+    assert dbt_vars(["acme"]) == {"tenant_id": "acme"}
     with pytest.raises(TenantIdError):
-        partitioned_dbt_vars("x'; drop table t; --")
+        dbt_vars("x'; drop table t; --")
     with pytest.raises(TenantIdError):
-        partitioned_dbt_vars(["acme", "x'; drop table t; --"])
+        dbt_vars(["acme", "x'; drop table t; --"])
 
 
 def test_consecutive_groups_follow_the_partition_order():

@@ -6,9 +6,8 @@ import dagster as dg
 from pipelines.partitions import tenant_partitions
 from pipelines.resources import TenantlakeResource
 
+#: Longest training first: trainings run side by side (multiprocess executor) in this order.
 MODEL_NAMES = ("stockout", "churn", "project_failure")
-#: Trainings run side by side (multiprocess executor); the longest starts first.
-TRAIN_PRIORITY = {"stockout": 2, "churn": 1, "project_failure": 0}
 FEATURE_MARTS = {
     "stockout": ("fct_inventory_daily", "fct_order_lines", "fct_purchase_orders", "dim_products"),
     "churn": ("fct_orders", "fct_tickets", "fct_invoices", "fct_shipments", "dim_customers"),
@@ -25,7 +24,7 @@ def _train_asset(model_name: str) -> dg.AssetsDefinition:
         description=f"{model_name} model: rolling-origin backtest against the planner baseline, "
                     "logged to MLflow; promoted to `champion` only if it beats the champion.",
         op_tags={"tenantlake/warehouse": "reader",
-                 "dagster/priority": str(TRAIN_PRIORITY[model_name])},
+                 "dagster/priority": str(len(MODEL_NAMES) - MODEL_NAMES.index(model_name))},
     )
     def train_model(context: dg.AssetExecutionContext, tenantlake: TenantlakeResource):
         from models_ml import SPECS

@@ -7,7 +7,7 @@ Every dbt model becomes an asset (group = its folder), dbt sources map onto the 
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -34,15 +34,6 @@ class TenantlakeDbtTranslator(DagsterDbtTranslator):
                 "marts": "marts"}.get(layer, "transform")
 
 
-def partitioned_dbt_vars(tenant_ids: str | Sequence[str]) -> dict[str, Any]:
-    """dbt vars for a run over one tenant partition or several, the way DOP passes its windows.
-
-    The tenant ids are validated again here because dbt renders them into SQL literals: the slug
-    rule is what makes that safe (dbt has no bind parameters at compile time).
-    """
-    return dbt_vars(tenant_ids)
-
-
 @dbt_assets(
     manifest=ensure_manifest(),
     partitions_def=tenant_partitions,
@@ -66,6 +57,8 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     os.environ.update(dbt_env(home))
     # Unit tests check the KPI formulas on fixtures: they belong to CI (tests/dbt), not to every
     # production run of every tenant.
-    args = ["build", "--vars", json.dumps(partitioned_dbt_vars(context.partition_keys)),
+    # dbt renders the tenant ids into SQL literals (no bind parameters at compile time), so
+    # dbt_vars validates them against the slug rule first, as the macro does again.
+    args = ["build", "--vars", json.dumps(dbt_vars(context.partition_keys)),
             "--exclude", "resource_type:unit_test"]
     yield from dbt.cli(args, context=context).stream()
