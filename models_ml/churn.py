@@ -27,7 +27,8 @@ WITH o AS (
 cust AS (
     SELECT tenant_id, customer_id,
            $as_of - max(d) AS days_since_last_order,
-           least($as_of - min(d), 365) AS customer_tenure_days,  -- capped: older adds little
+           $as_of - min(d) AS customer_tenure_days,  -- within the two-year window
+           count(*) AS orders_730d,
            count(*) FILTER (WHERE d > $as_of - 30) AS orders_30d,
            count(*) FILTER (WHERE d > $as_of - 90) AS orders_90d,
            count(*) FILTER (WHERE d > $as_of - 180 AND d <= $as_of - 90) AS orders_prev_90d,
@@ -44,6 +45,22 @@ cust AS (
     FROM o GROUP BY ALL
     HAVING max(d) > $as_of - 180
 ),
+rate AS (  -- the customer's long-run order rate (per year), from up to two years of history
+    SELECT *, orders_730d * 365.0 / greatest(customer_tenure_days, 30) AS rate_yr FROM cust
+),
+prior AS (
+    -- How order rates vary across the tenant's active customers at the cut-off: a gamma
+    -- distribution fitted by moments (the NBD model of repeat buying), so that a customer with
+    -- few orders is pulled towards the tenant's typical rate. Also the tenant's typical gap and
+    -- frequency, so one shared model can tell a weekly distributor from a twice-a-year shop.
+    SELECT tenant_id,
+           avg(rate_yr) ^ 2 / greatest(coalesce(var_samp(rate_yr), 0), 1e-6) AS nbd_shape,
+           -- gamma rate in days of exposure (shape / mean rate per day)
+           avg(rate_yr) / greatest(coalesce(var_samp(rate_yr), 0), 1e-6) * 365.0 AS nbd_days,
+           median(avg_gap_days_365d) AS tenant_median_gap_days,
+           median(orders_365d) AS tenant_median_orders_365d
+    FROM rate GROUP BY 1
+),
 tk AS (  -- CSAT counts only once the ticket was resolved by the cut-off
     SELECT tenant_id, customer_id,
            count(*) FILTER (WHERE created_at::DATE > $as_of - 90) AS tickets_90d,
@@ -52,7 +69,10 @@ tk AS (  -- CSAT counts only once the ticket was resolved by the cut-off
            avg(csat) FILTER (WHERE created_at::DATE > $as_of - 180
                              AND resolved_at::DATE <= $as_of) AS csat_180d,
            count(*) FILTER (WHERE created_at::DATE <= $as_of - 90) AS tickets_prev_275d,
-           $as_of - max(created_at::DATE) AS days_since_last_ticket
+           $as_of - max(created_at::DATE) AS days_since_last_ticket,
+           count(*) FILTER (WHERE created_at::DATE > $as_of - 30) AS tickets_30d,
+           min(csat) FILTER (WHERE created_at::DATE > $as_of - 180
+                             AND resolved_at::DATE <= $as_of) AS csat_min_180d
     FROM fct_tickets
     WHERE list_contains($tenants, tenant_id) AND customer_id IS NOT NULL
       AND created_at::DATE <= $as_of AND created_at::DATE > $as_of - 365
@@ -72,7 +92,8 @@ inv AS (  -- no dispute date in the contract: count invoices old enough to have 
 ),
 pay AS (
     SELECT i.tenant_id, i.customer_id, avg(p.payment_date::DATE - i.invoice_date::DATE)
-               AS days_to_pay_avg_180d
+               AS days_to_pay_avg_180d,
+           avg(p.payment_date::DATE - i.due_date::DATE) AS days_paid_after_due_180d
     FROM fct_payments p
     JOIN fct_invoices i ON i.tenant_id = p.tenant_id AND i.invoice_id = p.invoice_id
     WHERE list_contains($tenants, p.tenant_id)
@@ -84,7 +105,7 @@ sends_tickets AS (  -- "no tickets" is 0 only for a tenant that sends tickets at
     WHERE list_contains($tenants, tenant_id) AND created_at::DATE <= $as_of
 ),
 shipped AS (  -- late = delivered after the promise, or still undelivered past it at the cut-off
-    SELECT o.tenant_id, o.customer_id, s.ship_date,
+    SELECT o.tenant_id, o.customer_id, s.ship_date, s.is_complete,
            CASE WHEN s.delivered_date::DATE <= $as_of
                 THEN (s.delivered_date::DATE > coalesce(s.promised_date, o.promised_date))::INT
                 ELSE (coalesce(s.promised_date, o.promised_date) < $as_of)::INT END AS late
@@ -96,12 +117,22 @@ shipped AS (  -- late = delivered after the promise, or still undelivered past i
 ),
 ship AS (
     SELECT tenant_id, customer_id, avg(late) AS late_delivery_share_180d,
-           arg_max(late, ship_date) AS last_delivery_late
+           arg_max(late, ship_date) AS last_delivery_late,
+           sum(late) FILTER (WHERE ship_date > $as_of - 90) AS late_deliveries_90d,
+           avg((NOT is_complete)::INT) AS short_shipment_share_180d
     FROM shipped GROUP BY ALL
 )
 SELECT c.tenant_id, c.customer_id,
        c.days_since_last_order, c.customer_tenure_days,
-       c.orders_30d, c.orders_90d, c.orders_prev_90d, c.orders_365d,
+       c.orders_30d, c.orders_90d, c.orders_prev_90d, c.orders_365d, c.orders_730d,
+       c.rate_yr * 90 / 365 AS usual_orders_90d,
+       (c.orders_90d + 0.5) / (c.rate_yr * 90 / 365 + 0.5) AS order_trend_vs_usual,
+       -- NBD: chance of no order in 90 days for a customer with this history (posterior rate
+       -- gamma(shape + orders, rate + tenure)), if nothing changes
+       ((pr.nbd_days + c.customer_tenure_days)
+        / (pr.nbd_days + c.customer_tenure_days + 90)) ^ (pr.nbd_shape + c.orders_730d)
+           AS p_no_order_90d_at_usual_rate,
+       pr.tenant_median_gap_days, pr.tenant_median_orders_365d,
        (c.orders_90d + 1.0) / (c.orders_prev_90d + 1.0) AS order_trend_90d,
        c.revenue_90d, c.revenue_prev_90d, c.revenue_365d,
        (c.revenue_90d + 1.0) / (c.revenue_prev_90d + 1.0) AS revenue_trend_90d,
@@ -121,8 +152,10 @@ SELECT c.tenant_id, c.customer_id,
        tk.days_since_last_ticket,
        ship.last_delivery_late,
        inv.dispute_share_180d, inv.overdue_invoice_share, pay.days_to_pay_avg_180d,
-       ship.late_delivery_share_180d
-FROM cust c
+       ship.late_delivery_share_180d, ship.late_deliveries_90d, ship.short_shipment_share_180d,
+       tk.tickets_30d, tk.csat_min_180d, pay.days_paid_after_due_180d
+FROM rate c
+JOIN prior pr USING (tenant_id)
 LEFT JOIN tk USING (tenant_id, customer_id)
 LEFT JOIN inv USING (tenant_id, customer_id)
 LEFT JOIN pay USING (tenant_id, customer_id)
@@ -171,11 +204,17 @@ WHERE list_contains($tenants, tenant_id) AND status IN ('inactive', 'blocked')
 
 FEATURE_LABELS = {
     "days_since_last_order": "Days since the last order",
-    "customer_tenure_days": "Days since the first order (up to a year)",
+    "customer_tenure_days": "Days since the first order (up to two years)",
     "orders_30d": "Orders in the last 30 days",
     "orders_90d": "Orders in the last 90 days",
     "orders_prev_90d": "Orders in the 90 days before that",
     "orders_365d": "Orders in the last year",
+    "orders_730d": "Orders in the last two years",
+    "usual_orders_90d": "Usual orders per 90 days (up to two years of history)",
+    "order_trend_vs_usual": "Orders in the last 90 days vs the customer's usual rate",
+    "p_no_order_90d_at_usual_rate": "Chance of no order in 90 days at the customer's usual rate",
+    "tenant_median_gap_days": "Typical days between orders at this company",
+    "tenant_median_orders_365d": "Typical orders per customer per year at this company",
     "order_trend_90d": "Order count vs the previous 90 days",
     "revenue_90d": "Revenue in the last 90 days",
     "revenue_prev_90d": "Revenue in the 90 days before that",
@@ -186,9 +225,11 @@ FEATURE_LABELS = {
     "basket_trend": "Recent order value vs the yearly average",
     "avg_gap_days_365d": "Usual days between orders",
     "recency_vs_usual_gap": "Time since last order vs the usual gap",
+    "tickets_30d": "Support tickets in the last 30 days",
     "tickets_90d": "Support tickets in the last 90 days",
     "urgent_tickets_90d": "High-priority tickets in the last 90 days",
     "csat_180d": "Average CSAT, last 6 months",
+    "csat_min_180d": "Lowest CSAT, last 6 months",
     "ticket_trend_90d": "Tickets in the last 90 days vs the customer's usual rate",
     "tickets_per_order_90d": "Support tickets per order, last 90 days",
     "days_since_last_ticket": "Days since the last support ticket",
@@ -196,7 +237,10 @@ FEATURE_LABELS = {
     "dispute_share_180d": "Share of invoices disputed",
     "overdue_invoice_share": "Share of invoices paid late or still overdue",
     "days_to_pay_avg_180d": "Average days to pay an invoice",
+    "days_paid_after_due_180d": "Average days paid after the due date",
     "late_delivery_share_180d": "Share of deliveries late",
+    "late_deliveries_90d": "Late deliveries in the last 90 days",
+    "short_shipment_share_180d": "Share of deliveries short (incomplete)",
 }
 
 
