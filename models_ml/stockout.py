@@ -4,7 +4,8 @@ Question: as of a date, will on-hand stock reach zero (or demand go unfilled) wi
 Planner's baseline: days of cover below the planned supplier lead time. The model adds what
 that rule ignores: promotions under way, stock already on order and when the next receipt is
 due, how fast stock actually fell last week, how late and erratic the supplier has been, how
-thin the safety stock is. A companion demand model
+thin the safety stock is, whether single order lines are big enough to empty the shelf (lumpy
+demand), and what the product category did at this time last year. A companion demand model
 (next 14 days' units) is backtested against the seasonal-naive forecast (last two weeks).
 """
 
@@ -68,6 +69,27 @@ demand AS (
                AS days_since_promo_sale
     FROM daily GROUP BY ALL
 ),
+cat_season AS (  -- the category's change at this time last year: less noisy than one SKU's
+    SELECT l.tenant_id, coalesce(p.category, '?') AS category,
+           (sum(l.qty) FILTER (WHERE l.d BETWEEN $as_of - 364 AND $as_of - 351) + 1.0)
+           / (sum(l.qty) FILTER (WHERE l.d BETWEEN $as_of - 378 AND $as_of - 365) + 1.0)
+               AS category_seasonal_ratio_last_year,
+           (coalesce(sum(l.qty) FILTER (WHERE l.d > $as_of - 14), 0) / 14.0 + 0.1)
+           / (coalesce(sum(l.qty) FILTER (WHERE l.d > $as_of - 91), 0) / 91.0 + 0.1)
+               AS category_demand_trend_14_vs_91
+    FROM lines l LEFT JOIN dim_products p ON p.tenant_id = l.tenant_id AND p.sku = l.sku
+    GROUP BY ALL
+),
+lumpy AS (  -- single order lines big enough to empty the shelf (lumpy demand)
+    SELECT l.tenant_id, l.sku, l.location_id, max(l.qty) AS max_line_qty_91d,
+           quantile_cont(l.qty, 0.9) AS p90_line_qty_91d,
+           count(*) AS lines_91d,
+           count(*) FILTER (WHERE l.qty > u.on_hand_qty - u.allocated_qty)
+               AS lines_above_available_91d
+    FROM lines l JOIN latest u USING (tenant_id, sku, location_id)
+    WHERE l.d > $as_of - 91
+    GROUP BY ALL
+),
 po AS (
     SELECT tenant_id, sku, location_id, order_date::DATE AS od, expected_date::DATE AS ed,
            received_date::DATE AS rd, quantity_ordered AS q
@@ -123,7 +145,14 @@ SELECT
     least(u.on_hand_qty / nullif(greatest(h.on_hand_7d_ago - u.on_hand_qty, 0) / 7.0, 0), 365)
         AS days_to_zero_at_last_week_burn,
     ph.days_to_next_receipt,
-    cv.days_of_cover - ph.days_to_next_receipt AS cover_minus_next_receipt
+    cv.days_of_cover - ph.days_to_next_receipt AS cover_minus_next_receipt,
+    lp.max_line_qty_91d / (greatest(u.on_hand_qty - u.allocated_qty, 0) + 1)
+        AS largest_line_vs_available,
+    lp.p90_line_qty_91d / (greatest(u.on_hand_qty - u.allocated_qty, 0) + 1)
+        AS p90_line_vs_available,
+    lp.lines_91d,
+    coalesce(lp.lines_above_available_91d, 0) AS lines_above_available_91d,
+    cs.category_seasonal_ratio_last_year, cs.category_demand_trend_14_vs_91
 FROM latest u
 LEFT JOIN inv_hist h USING (tenant_id, sku, location_id)
 LEFT JOIN demand dm USING (tenant_id, sku, location_id)
@@ -132,7 +161,9 @@ CROSS JOIN LATERAL (  -- days of cover at the last 4 weeks' demand, capped at a 
         AS days_of_cover
 ) AS cv
 LEFT JOIN po_hist ph USING (tenant_id, sku, location_id)
+LEFT JOIN lumpy lp USING (tenant_id, sku, location_id)
 LEFT JOIN dim_products p ON p.tenant_id = u.tenant_id AND p.sku = u.sku
+LEFT JOIN cat_season cs ON cs.tenant_id = u.tenant_id AND cs.category = coalesce(p.category, '?')
 """
 
 LABELS_SQL = """
@@ -215,6 +246,13 @@ FEATURE_LABELS = {
     "days_to_zero_at_last_week_burn": "Days until stock runs out at last week's net burn",
     "days_to_next_receipt": "Days until the next purchase order is due",
     "cover_minus_next_receipt": "Days of cover minus days until the next receipt",
+    "largest_line_vs_available": "Largest order line in 13 weeks vs available stock",
+    "p90_line_vs_available": "A large order line (90th percentile) vs available stock",
+    "lines_91d": "Order lines in the last 13 weeks",
+    "lines_above_available_91d": "Order lines in 13 weeks larger than today's available stock",
+    "category_seasonal_ratio_last_year":
+        "The product category's demand change at this time last year",
+    "category_demand_trend_14_vs_91": "The product category's demand, last 2 weeks vs 13 weeks",
 }
 
 
