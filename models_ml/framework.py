@@ -70,6 +70,8 @@ PSI_FAIL = 0.25
 #: Below this many rows PSI is mostly sampling noise: reported, but the check does not fail.
 DRIFT_MIN_ROWS = 100
 _ID_COLS = ("tenant_id", "as_of")
+#: Name of the planner's rule among prediction reasons (models that start from the rule).
+RULE_REASON = "planner_rule"
 
 
 class NotEnoughData(RuntimeError):
@@ -137,6 +139,11 @@ class ModelSpec:
     #: Optional SELECT tenant_id, *unit of units not to score today (e.g. cancelled projects);
     #: current state, so used only when scoring, never for training features.
     exclude_at_scoring_sql: str | None = None
+    #: Boost from the planner's rule instead of from the base rate: the rule's calibrated
+    #: probability is the starting score and the trees learn only where the rule is wrong.
+    #: For models with few units (dozens of projects), where trees alone learn the rule's own
+    #: signal back from too few rows.
+    start_from_baseline: bool = False
 
     @property
     def features(self) -> list[str]:
@@ -375,10 +382,62 @@ def fold_windows(spec: ModelSpec, frame: pd.DataFrame) -> list[tuple[dt.date, dt
     return out
 
 
-def _fit(params: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray, rounds: int):
+def _fit(params: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray, rounds: int,
+         init_score: np.ndarray | None = None):
     import lightgbm as lgb
 
-    return lgb.train(dict(params), lgb.Dataset(X, y, free_raw_data=True), num_boost_round=rounds)
+    ds = lgb.Dataset(X, y, init_score=init_score, free_raw_data=True)
+    return lgb.train(dict(params), ds, num_boost_round=rounds)
+
+
+@dataclass(frozen=True)
+class RulePrior:
+    """The planner's rule as a starting score: its risk score mapped to a probability by an
+    isotonic fit on training rows (kept as the fit's breakpoints, so scoring needs no pickle),
+    then to log-odds. Probabilities are held inside [0.02, 0.98] so no start is infinite."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    LO, HI = 0.02, 0.98
+
+    @classmethod
+    def fit(cls, spec: ModelSpec, frame: pd.DataFrame) -> RulePrior:
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=cls.LO, y_max=cls.HI)
+        iso.fit(_rule_score(spec, frame), frame["label"].to_numpy())
+        return cls(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
+
+    def logit(self, spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray:
+        p = np.clip(np.interp(_rule_score(spec, frame), self.x, self.y), self.LO, self.HI)
+        return np.log(p / (1 - p))
+
+    def to_dict(self) -> dict:
+        return {"x": list(self.x), "y": list(self.y)}
+
+
+def _rule_score(spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray:
+    return spec.baseline(frame).fillna(-1e9).to_numpy(dtype="float64")
+
+
+def _fit_classifier(spec: ModelSpec, params: Mapping[str, Any], train: pd.DataFrame,
+                    features: list[str]) -> tuple[Any, RulePrior | None]:
+    """The booster, and the rule prior it boosts from when the spec starts from the rule."""
+    prior = RulePrior.fit(spec, train) if spec.start_from_baseline else None
+    init = prior.logit(spec, train) if prior is not None else None
+    booster = _fit(params, train[features], train["label"].to_numpy(), spec.num_boost_round,
+                   init_score=init)
+    return booster, prior
+
+
+def predict_proba(spec: ModelSpec, booster: Any, prior: RulePrior | None, X: pd.DataFrame,
+                  frame: pd.DataFrame) -> np.ndarray:
+    """Probabilities of a fitted classifier; ``frame`` carries the rule's inputs."""
+    if prior is None:
+        return booster.predict(X)
+    raw = booster.predict(X, raw_score=True) + prior.logit(spec, frame)
+    return 1.0 / (1.0 + np.exp(-raw))
 
 
 def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | None = None,
@@ -402,11 +461,10 @@ def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | N
             log.info("model=%s fold %d [%s, %s): skipped (train=%d rows, test=%d rows)",
                      spec.name, i, start, stop, len(train), len(test))
             continue
-        booster = _fit(params, train[features], train["label"].to_numpy(),
-                       spec.num_boost_round)
-        test["p_model"] = booster.predict(test[features])
-        base_train = spec.baseline(train).fillna(-1e9).to_numpy()
-        test["s_baseline"] = spec.baseline(test).fillna(-1e9).to_numpy()
+        booster, prior = _fit_classifier(spec, params, train, features)
+        test["p_model"] = predict_proba(spec, booster, prior, test[features], test)
+        base_train = _rule_score(spec, train)
+        test["s_baseline"] = _rule_score(spec, test)
         # the rule's score becomes a probability the fair way: fitted on the training fold
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
         iso.fit(base_train, train["label"].to_numpy())
@@ -538,7 +596,7 @@ def reason_text(feature: str, label: str, value: float, median: float | None) ->
 
 
 def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, medians: dict,
-                n: int = 3) -> list[list[str]]:
+                n: int = 3, labels: Mapping[str, str] | None = None) -> list[list[str]]:
     """Top ``n`` features pushing each prediction up (positive SHAP value), as sentences.
 
     ``contrib`` is LightGBM's ``pred_contrib`` output: exact TreeSHAP values per feature (the
@@ -546,13 +604,14 @@ def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, medians: 
     expected value. "Typical" is the median of the tenant's own training rows when it has any.
     """
     feats = list(X.columns)
+    labels = spec.feature_labels if labels is None else labels
     out = []
     values = X.to_numpy()
     shap_vals = contrib[:, : len(feats)]
     for i in range(len(X)):
         order = np.argsort(-shap_vals[i])
         picked = [j for j in order[:n] if shap_vals[i, j] > 0]
-        out.append([reason_text(feats[j], spec.feature_labels.get(feats[j], feats[j]),
+        out.append([reason_text(feats[j], labels.get(feats[j], feats[j]),
                                 values[i, j], medians.get(feats[j]))
                     for j in picked])
     return out
@@ -710,9 +769,12 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
         summary.reason = (f"only {len(bt.folds)} of {spec.n_folds} backtest folds have enough "
                           "history and both outcomes")
         return summary
-    booster = _fit(all_params, frame[spec.features], frame["label"].to_numpy(),
-                   spec.num_boost_round)
+    booster, prior = _fit_classifier(spec, all_params, frame, spec.features)
     reference = build_reference(spec.features, bt.oof)
+    if prior is not None:  # scoring adds the rule's start back to the trees' output
+        reference["baseline_prior"] = {**prior.to_dict(),
+                                       "mean_logit": float(prior.logit(spec, frame).mean()),
+                                       "median_score": float(np.median(_rule_score(spec, frame)))}
     demand = None
     if spec.regression is not None:
         r = spec.regression
@@ -739,7 +801,10 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
         mlflow.set_tags({"tenantlake.model": spec.name, "tenantlake.scope": scope,
                          "tenantlake.tenants": ",".join(tenants),
                          "tenantlake.backtest_key": backtest_key(spec, frame),
-                         "tenantlake.primary_metric": spec.primary_metric})
+                         "tenantlake.primary_metric": spec.primary_metric,
+                         # the logged booster alone gives the trees' correction to the rule;
+                         # reference.json holds the rule's start (see predict_proba)
+                         "tenantlake.starts_from_baseline": str(prior is not None).lower()})
         for f in bt.folds:
             for who in ("model", "baseline"):
                 for m, v in f[who].items():
@@ -986,6 +1051,14 @@ class LoadedModel:
     booster: Any
     reference: dict
 
+    @property
+    def prior(self) -> RulePrior | None:
+        d = self.reference.get("baseline_prior")
+        return RulePrior(tuple(d["x"]), tuple(d["y"])) if d else None
+
+    def predict(self, spec: ModelSpec, X: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+        return predict_proba(spec, self.booster, self.prior, X, frame)
+
 
 def load_champion(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
     """The tenant's own champion if it has one, else the shared champion.
@@ -1009,16 +1082,27 @@ def load_champion(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
 def score_frame(spec: ModelSpec, model: LoadedModel, feats: pd.DataFrame) -> pd.DataFrame:
     """Probabilities, risk bands and reasons for a feature frame (pure; no I/O)."""
     features = model.reference["features"]
-    X = _as_float(feats.copy(), features)[features]
+    F = _as_float(feats.copy(), features)
+    X = F[features]
     keys = ["tenant_id", *spec.unit]
     out = feats[keys].copy()
     out["as_of"] = pd.to_datetime(feats["as_of"]).dt.date
     if len(X):
-        p = model.booster.predict(X)
+        p = model.predict(spec, X, F)
         contrib = model.booster.predict(X, pred_contrib=True)
         tenants = feats["tenant_id"].unique()
         prof = model.reference.get("by_tenant", {}).get(tenants[0]) if len(tenants) == 1 else None
-        reasons = top_reasons(spec, X, contrib, (prof or model.reference)["medians"])
+        medians = dict((prof or model.reference)["medians"])
+        labels = dict(spec.feature_labels)
+        prior = model.prior
+        if prior is not None:  # the rule's start is a reason too, measured like a feature's
+            ref = model.reference["baseline_prior"]
+            X = X.assign(**{RULE_REASON: spec.baseline(F).to_numpy(dtype="float64")})
+            push = prior.logit(spec, F) - ref["mean_logit"]
+            contrib = np.column_stack([contrib[:, :-1], push, contrib[:, -1]])
+            medians[RULE_REASON] = ref["median_score"]
+            labels[RULE_REASON] = f"The {spec.baseline_name}"
+        reasons = top_reasons(spec, X, contrib, medians, labels=labels)
     else:
         p, reasons = np.array([], dtype=float), []
     out["probability"] = p.astype("float64")
@@ -1100,9 +1184,10 @@ def drift_report(model: str | ModelSpec, tenant_id: str, home: Home,
     own = ref.get("by_tenant", {}).get(tenant_id)
     prof = own if own and own["score"]["10"]["edges"] else ref
     n_bins = 10 if len(feats) >= 300 else 5
-    X = _as_float(feats.copy(), ref["features"])[ref["features"]]
+    F = _as_float(feats.copy(), ref["features"])
+    X = F[ref["features"]]
     per_feature = {f: _psi_of(prof["bins"][f], X[f], n_bins) for f in ref["features"]}
-    score_psi = _psi_of(prof["score"], loaded.booster.predict(X), n_bins)
+    score_psi = _psi_of(prof["score"], loaded.predict(spec, X, F), n_bins)
     failing = sorted(f for f, v in per_feature.items() if v > threshold)
     if score_psi > threshold:
         failing = ["<score>", *failing]

@@ -2,7 +2,8 @@
 
 Question: as of a date, will an in-flight project miss its planned go-live by over 30 days or
 be cancelled? Planner's baseline: the milestone slippage rule (how late finished milestones
-were, and how overdue the open ones are). The model adds the partner's track record known at
+were, and how overdue the open ones are). The model starts from that rule (boosting from its
+calibrated probability, see ``start_from_baseline``) and adds the partner's track record known at
 the cut-off, ticket load on the project and how far through its plan the project is.
 
 ``spent_hours`` and ``scope_changes`` are current-state columns of ``fct_projects`` (one row
@@ -173,6 +174,12 @@ SPEC = ModelSpec(
     params={"objective": "binary", "seed": 13, "num_leaves": 4, "min_data_in_leaf": 40,
             "learning_rate": 0.03, "lambda_l2": 5.0},
     num_boost_round=120,
+    # A tenant has dozens of projects, not thousands: trees alone must learn the rule's own
+    # signal (slippage) back from a few dozen outcomes and lose to the rule in some folds. So
+    # the model starts from the rule and learns where it is wrong (partner record, plan size,
+    # ticket load). Demo backtests, three seeds x (shared, own): mean ROC-AUC delta over the
+    # rule +0.024 boosting from the base rate, +0.036 from the rule; worst case -0.031 -> -0.013.
+    start_from_baseline=True,
     min_rows=100,
     min_positives=10,
     exclude_at_scoring_sql=EXCLUDE_SQL,

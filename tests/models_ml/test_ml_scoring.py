@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,3 +93,42 @@ def test_drift_on_a_handful_of_rows_is_reported_but_does_not_fail(trained):
 def test_psi_is_zero_for_identical_and_large_for_disjoint():
     assert fw.psi([0.5, 0.5], [0.5, 0.5]) == 0
     assert fw.psi([1.0, 0.0], [0.0, 1.0]) > 1
+
+
+def test_a_model_that_starts_from_the_rule_adds_the_rule_back_when_scoring(trained, ml_tenants):
+    """Project failure boosts from the slippage rule's calibrated probability: the logged
+    booster alone is only the trees' correction, so scoring must add the rule's start back,
+    exactly as the backtest did, and name the rule among the reasons when it drives a score."""
+    spec = SPECS["project_failure"]
+    assert spec.start_from_baseline
+    model = fw.load_champion(spec, trained.home, "acme")
+    prior = model.prior
+    assert prior is not None and list(prior.y) == sorted(prior.y)  # isotonic: never decreasing
+    with fw.warehouse(trained.home) as con:
+        feats = fw.features_at(spec, con, ["acme"], AS_OF)
+    X = feats[model.reference["features"]]
+    raw = model.booster.predict(X, raw_score=True)
+    expected = 1 / (1 + np.exp(-(raw + prior.logit(spec, feats))))
+    np.testing.assert_allclose(model.predict(spec, X, feats), expected)
+    assert not np.allclose(expected, model.booster.predict(X))  # the start matters
+
+    scored = fw.score_frame(spec, model, feats).set_index("project_id")["probability"]
+    np.testing.assert_allclose(scored.loc[feats["project_id"]].to_numpy(), expected)
+
+    # a project far behind its milestones: the rule is the strongest push, and says so
+    worst = feats.head(1).assign(avg_milestone_slip_days=150.0, max_overdue_days=200.0)
+    out = fw.score_frame(spec, model, worst)
+    assert out.loc[0, "probability"] > 0.5
+    reasons = out.loc[0, ["reason_1", "reason_2", "reason_3"]].dropna().tolist()
+    assert any(r.startswith("The milestone slippage rule is high (200;") for r in reasons), reasons
+
+
+def test_rule_prior_is_a_clipped_monotone_map():
+    spec = SPECS["project_failure"]
+    frame = pd.DataFrame({"avg_milestone_slip_days": np.arange(40.0),
+                          "max_overdue_days": np.zeros(40),
+                          "label": (np.arange(40) >= 20).astype(int)})
+    prior = fw.RulePrior.fit(spec, frame)
+    lo, hi = prior.logit(spec, frame.iloc[[0, -1]])
+    assert lo == pytest.approx(np.log(0.02 / 0.98)) and hi == pytest.approx(np.log(0.98 / 0.02))
+    assert (np.diff(prior.logit(spec, frame)) >= 0).all()
