@@ -27,7 +27,8 @@ WITH o AS (
 cust AS (
     SELECT tenant_id, customer_id,
            $as_of - max(d) AS days_since_last_order,
-           $as_of - min(d) AS customer_tenure_days,  -- within the two-year window
+           least($as_of - min(d), 365) AS customer_tenure_days,  -- capped: older adds little
+           $as_of - min(d) AS history_days,  -- up to two years: for the long-run rate only
            count(*) AS orders_730d,
            count(*) FILTER (WHERE d > $as_of - 30) AS orders_30d,
            count(*) FILTER (WHERE d > $as_of - 90) AS orders_90d,
@@ -46,19 +47,16 @@ cust AS (
     HAVING max(d) > $as_of - 180
 ),
 rate AS (  -- the customer's long-run order rate (per year), from up to two years of history
-    SELECT *, orders_730d * 365.0 / greatest(customer_tenure_days, 30) AS rate_yr FROM cust
+    SELECT *, orders_730d * 365.0 / greatest(history_days, 30) AS rate_yr FROM cust
 ),
 prior AS (
     -- How order rates vary across the tenant's active customers at the cut-off: a gamma
     -- distribution fitted by moments (the NBD model of repeat buying), so that a customer with
-    -- few orders is pulled towards the tenant's typical rate. Also the tenant's typical gap and
-    -- frequency, so one shared model can tell a weekly distributor from a twice-a-year shop.
+    -- few orders is pulled towards the tenant's typical rate.
     SELECT tenant_id,
            avg(rate_yr) ^ 2 / greatest(coalesce(var_samp(rate_yr), 0), 1e-6) AS nbd_shape,
            -- gamma rate in days of exposure (shape / mean rate per day)
-           avg(rate_yr) / greatest(coalesce(var_samp(rate_yr), 0), 1e-6) * 365.0 AS nbd_days,
-           median(avg_gap_days_365d) AS tenant_median_gap_days,
-           median(orders_365d) AS tenant_median_orders_365d
+           avg(rate_yr) / greatest(coalesce(var_samp(rate_yr), 0), 1e-6) * 365.0 AS nbd_days
     FROM rate GROUP BY 1
 ),
 tk AS (  -- CSAT counts only once the ticket was resolved by the cut-off
@@ -118,21 +116,20 @@ shipped AS (  -- late = delivered after the promise, or still undelivered past i
 ship AS (
     SELECT tenant_id, customer_id, avg(late) AS late_delivery_share_180d,
            arg_max(late, ship_date) AS last_delivery_late,
-           sum(late) FILTER (WHERE ship_date > $as_of - 90) AS late_deliveries_90d,
+           coalesce(sum(late) FILTER (WHERE ship_date > $as_of - 90), 0) AS late_deliveries_90d,
            avg((NOT is_complete)::INT) AS short_shipment_share_180d
     FROM shipped GROUP BY ALL
 )
 SELECT c.tenant_id, c.customer_id,
        c.days_since_last_order, c.customer_tenure_days,
-       c.orders_30d, c.orders_90d, c.orders_prev_90d, c.orders_365d, c.orders_730d,
+       c.orders_30d, c.orders_90d, c.orders_prev_90d, c.orders_365d,
        c.rate_yr * 90 / 365 AS usual_orders_90d,
        (c.orders_90d + 0.5) / (c.rate_yr * 90 / 365 + 0.5) AS order_trend_vs_usual,
        -- NBD: chance of no order in 90 days for a customer with this history (posterior rate
-       -- gamma(shape + orders, rate + tenure)), if nothing changes
-       ((pr.nbd_days + c.customer_tenure_days)
-        / (pr.nbd_days + c.customer_tenure_days + 90)) ^ (pr.nbd_shape + c.orders_730d)
+       -- gamma(shape + orders, rate + days of history)), if nothing changes
+       ((pr.nbd_days + c.history_days)
+        / (pr.nbd_days + c.history_days + 90)) ^ (pr.nbd_shape + c.orders_730d)
            AS p_no_order_90d_at_usual_rate,
-       pr.tenant_median_gap_days, pr.tenant_median_orders_365d,
        (c.orders_90d + 1.0) / (c.orders_prev_90d + 1.0) AS order_trend_90d,
        c.revenue_90d, c.revenue_prev_90d, c.revenue_365d,
        (c.revenue_90d + 1.0) / (c.revenue_prev_90d + 1.0) AS revenue_trend_90d,
@@ -153,7 +150,8 @@ SELECT c.tenant_id, c.customer_id,
        ship.last_delivery_late,
        inv.dispute_share_180d, inv.overdue_invoice_share, pay.days_to_pay_avg_180d,
        ship.late_delivery_share_180d, ship.late_deliveries_90d, ship.short_shipment_share_180d,
-       tk.tickets_30d, tk.csat_min_180d, pay.days_paid_after_due_180d
+       CASE WHEN st.tenant_id IS NOT NULL THEN coalesce(tk.tickets_30d, 0) END AS tickets_30d,
+       tk.csat_min_180d, pay.days_paid_after_due_180d
 FROM rate c
 JOIN prior pr USING (tenant_id)
 LEFT JOIN tk USING (tenant_id, customer_id)
@@ -204,17 +202,14 @@ WHERE list_contains($tenants, tenant_id) AND status IN ('inactive', 'blocked')
 
 FEATURE_LABELS = {
     "days_since_last_order": "Days since the last order",
-    "customer_tenure_days": "Days since the first order (up to two years)",
+    "customer_tenure_days": "Days since the first order (up to a year)",
     "orders_30d": "Orders in the last 30 days",
     "orders_90d": "Orders in the last 90 days",
     "orders_prev_90d": "Orders in the 90 days before that",
     "orders_365d": "Orders in the last year",
-    "orders_730d": "Orders in the last two years",
     "usual_orders_90d": "Usual orders per 90 days (up to two years of history)",
     "order_trend_vs_usual": "Orders in the last 90 days vs the customer's usual rate",
     "p_no_order_90d_at_usual_rate": "Chance of no order in 90 days at the customer's usual rate",
-    "tenant_median_gap_days": "Typical days between orders at this company",
-    "tenant_median_orders_365d": "Typical orders per customer per year at this company",
     "order_trend_90d": "Order count vs the previous 90 days",
     "revenue_90d": "Revenue in the last 90 days",
     "revenue_prev_90d": "Revenue in the 90 days before that",

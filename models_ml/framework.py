@@ -144,6 +144,10 @@ class ModelSpec:
     #: For models with few units (dozens of projects), where trees alone learn the rule's own
     #: signal back from too few rows.
     start_from_baseline: bool = False
+    #: Features describing a group that many units share (a product category, the tenant):
+    #: PSI over rows counts one category's value hundreds of times, so six categories turning
+    #: with the season read as drift. Drift checks report them but do not fail on them.
+    context_features: tuple[str, ...] = ()
 
     @property
     def features(self) -> list[str]:
@@ -1188,7 +1192,8 @@ def drift_report(model: str | ModelSpec, tenant_id: str, home: Home,
     X = F[ref["features"]]
     per_feature = {f: _psi_of(prof["bins"][f], X[f], n_bins) for f in ref["features"]}
     score_psi = _psi_of(prof["score"], loaded.predict(spec, X, F), n_bins)
-    failing = sorted(f for f, v in per_feature.items() if v > threshold)
+    failing = sorted(f for f, v in per_feature.items()
+                     if v > threshold and f not in spec.context_features)
     if score_psi > threshold:
         failing = ["<score>", *failing]
     small = len(feats) < DRIFT_MIN_ROWS
@@ -1198,5 +1203,6 @@ def drift_report(model: str | ModelSpec, tenant_id: str, home: Home,
                     status, len(feats), ", ".join(failing))
     return {**base, "as_of": as_of.isoformat(), "rows": int(len(feats)), "bins": n_bins,
             "reference": "tenant" if prof is own else "pooled",
-            "features": per_feature, "score_psi": score_psi, "failing": failing,
+            "features": per_feature, "context": list(spec.context_features),
+            "score_psi": score_psi, "failing": failing,
             "passed": small or not failing, "status": status}

@@ -5,7 +5,7 @@ Planner's baseline: days of cover below the planned supplier lead time. The mode
 that rule ignores: promotions under way, stock already on order and when the next receipt is
 due, how fast stock actually fell last week, how late and erratic the supplier has been, how
 thin the safety stock is, whether single order lines are big enough to empty the shelf (lumpy
-demand), and what the product category did at this time last year. A companion demand model
+demand), and whether demand for the product category is turning. A companion demand model
 (next 14 days' units) is backtested against the seasonal-naive forecast (last two weeks).
 """
 
@@ -69,11 +69,8 @@ demand AS (
                AS days_since_promo_sale
     FROM daily GROUP BY ALL
 ),
-cat_season AS (  -- the category's change at this time last year: less noisy than one SKU's
+cat_trend AS (  -- the product category's recent demand: a season turning shows there first
     SELECT l.tenant_id, coalesce(p.category, '?') AS category,
-           (sum(l.qty) FILTER (WHERE l.d BETWEEN $as_of - 364 AND $as_of - 351) + 1.0)
-           / (sum(l.qty) FILTER (WHERE l.d BETWEEN $as_of - 378 AND $as_of - 365) + 1.0)
-               AS category_seasonal_ratio_last_year,
            (coalesce(sum(l.qty) FILTER (WHERE l.d > $as_of - 14), 0) / 14.0 + 0.1)
            / (coalesce(sum(l.qty) FILTER (WHERE l.d > $as_of - 91), 0) / 91.0 + 0.1)
                AS category_demand_trend_14_vs_91
@@ -152,7 +149,7 @@ SELECT
         AS p90_line_vs_available,
     lp.lines_91d,
     coalesce(lp.lines_above_available_91d, 0) AS lines_above_available_91d,
-    cs.category_seasonal_ratio_last_year, cs.category_demand_trend_14_vs_91
+    ct.category_demand_trend_14_vs_91
 FROM latest u
 LEFT JOIN inv_hist h USING (tenant_id, sku, location_id)
 LEFT JOIN demand dm USING (tenant_id, sku, location_id)
@@ -163,7 +160,7 @@ CROSS JOIN LATERAL (  -- days of cover at the last 4 weeks' demand, capped at a 
 LEFT JOIN po_hist ph USING (tenant_id, sku, location_id)
 LEFT JOIN lumpy lp USING (tenant_id, sku, location_id)
 LEFT JOIN dim_products p ON p.tenant_id = u.tenant_id AND p.sku = u.sku
-LEFT JOIN cat_season cs ON cs.tenant_id = u.tenant_id AND cs.category = coalesce(p.category, '?')
+LEFT JOIN cat_trend ct ON ct.tenant_id = u.tenant_id AND ct.category = coalesce(p.category, '?')
 """
 
 LABELS_SQL = """
@@ -250,8 +247,6 @@ FEATURE_LABELS = {
     "p90_line_vs_available": "A large order line (90th percentile) vs available stock",
     "lines_91d": "Order lines in the last 13 weeks",
     "lines_above_available_91d": "Order lines in 13 weeks larger than today's available stock",
-    "category_seasonal_ratio_last_year":
-        "The product category's demand change at this time last year",
     "category_demand_trend_14_vs_91": "The product category's demand, last 2 weeks vs 13 weeks",
 }
 
@@ -289,4 +284,5 @@ SPEC = ModelSpec(
     regression=RegressionTarget(target="demand_next_14d", naive="seasonal_naive_14d",
                                 name="demand"),
     exclude_at_scoring_sql=EXCLUDE_SQL,
+    context_features=("category_demand_trend_14_vs_91",),
 )

@@ -226,7 +226,10 @@ def drift(
         t = Table("feature", "PSI", title=f"{rep['model']} for {tenant_id}: {rep['status']} "
                   f"(score PSI {rep['score_psi']}, threshold {rep['threshold']})")
         for f, v in sorted(rep["features"].items(), key=lambda kv: -kv[1]):
-            t.add_row(f, f"[red]{v:.3f}[/]" if v > rep["threshold"] else f"{v:.3f}")
+            if f in rep.get("context", []):  # a shared group's value: reported, never failing
+                t.add_row(f"{f} (context)", f"{v:.3f}")
+            else:
+                t.add_row(f, f"[red]{v:.3f}[/]" if v > rep["threshold"] else f"{v:.3f}")
         _out().print(t)
     if any(not r["passed"] for r in reports):
         raise typer.Exit(1)

@@ -10,8 +10,10 @@ from models_ml import SPECS
 from models_ml import framework as fw
 
 
-ABSENT = ["tickets_90d", "urgent_tickets_90d", "csat_180d", "dispute_share_180d",
-          "overdue_invoice_share", "days_to_pay_avg_180d", "late_delivery_share_180d"]
+ABSENT = ["tickets_30d", "tickets_90d", "urgent_tickets_90d", "csat_180d", "csat_min_180d",
+          "dispute_share_180d", "overdue_invoice_share", "days_to_pay_avg_180d",
+          "days_paid_after_due_180d", "late_delivery_share_180d", "late_deliveries_90d",
+          "short_shipment_share_180d"]
 
 
 def test_features_of_absent_entities_are_missing_not_zero(trained):
@@ -23,7 +25,11 @@ def test_features_of_absent_entities_are_missing_not_zero(trained):
     assert solo[ABSENT].isna().all(axis=None)
     assert solo["days_since_last_order"].notna().all()
     # a tenant that does send tickets: a customer without any has 0, not missing
-    assert acme["tickets_90d"].notna().all() and (acme["tickets_90d"] == 0).any()
+    for col in ("tickets_30d", "tickets_90d"):
+        assert acme[col].notna().all() and (acme[col] == 0).any()
+    # order history alone still gives the long-run rate and the NBD no-order chance
+    assert solo[["usual_orders_90d", "p_no_order_90d_at_usual_rate"]].notna().all(axis=None)
+    assert solo["p_no_order_90d_at_usual_rate"].between(0, 1).all()
 
 
 def test_orders_only_tenant_is_trained_and_scored(trained, ml_tenants):

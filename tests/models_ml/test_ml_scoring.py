@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -132,3 +133,15 @@ def test_rule_prior_is_a_clipped_monotone_map():
     lo, hi = prior.logit(spec, frame.iloc[[0, -1]])
     assert lo == pytest.approx(np.log(0.02 / 0.98)) and hi == pytest.approx(np.log(0.98 / 0.02))
     assert (np.diff(prior.logit(spec, frame)) >= 0).all()
+
+
+def test_context_features_are_reported_but_never_fail_the_drift_check(trained):
+    """A group-level feature (a category's trend) is the same for many rows; PSI over rows
+    would fail the check on a season turning, so it is shown but not failed on."""
+    shifted = fw.drift_report("churn", "acme", trained.home, as_of=dt.date(2024, 8, 1))
+    drifting = [f for f in shifted["failing"] if f != "<score>"]
+    assert drifting
+    spec = dataclasses.replace(SPECS["churn"], context_features=tuple(drifting))
+    rep = fw.drift_report(spec, "acme", trained.home, as_of=dt.date(2024, 8, 1))
+    assert rep["features"] == shifted["features"]  # still measured and reported
+    assert rep["context"] == drifting and not set(drifting) & set(rep["failing"])
