@@ -82,6 +82,11 @@ class NoChampionError(LookupError):
     """No model with the ``champion`` alias exists yet for a tenant."""
 
 
+class StaleChampionError(NoChampionError):
+    """The champion needs features this code no longer computes (a feature was renamed or
+    removed since it was trained): serving it would feed it blanks, so it is not served."""
+
+
 # ------------------------------------------------------------------------------ the spec
 
 
@@ -906,6 +911,10 @@ def _quote(name: str) -> str:
     return name
 
 
+def _missing_features(spec: ModelSpec, features: list[str]) -> list[str]:
+    return [f for f in features if f not in spec.feature_labels]
+
+
 def _champion(client, name: str):
     from mlflow.exceptions import MlflowException
 
@@ -929,6 +938,21 @@ def latest_version(spec: ModelSpec, home: Home, tenant_id: str | None = None) ->
         return str(_version(client, registered_name(spec, tenant_id), None).version)
     except LookupError:
         return None
+
+
+def stale_champions(spec: ModelSpec, home: Home) -> list[str]:
+    """Registered models of ``spec`` (shared and tenants' own) whose champion needs features
+    this code no longer computes: they must be retrained before anything is scored."""
+    mlflow, client = _client(home)
+    out = []
+    for rm in client.search_registered_models(f"name LIKE '{_quote(spec.name)}%'"):
+        if rm.name != spec.name and not rm.name.startswith(f"{spec.name}__"):
+            continue
+        champ = _champion(client, rm.name)
+        if champ is not None and _missing_features(
+                spec, _load_json(mlflow, champ.run_id, "features.json")["features"]):
+            out.append(rm.name)
+    return sorted(out)
 
 
 def _load_json(mlflow, run_id: str, artifact: str) -> dict:
@@ -1005,7 +1029,9 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
     if champ is not None and champ.version == chall.version:
         return PromotionDecision(name, str(chall.version), str(champ.version), metric, c_val,
                                  c_val, b_val, False, "already champion")
-    if champ is not None:
+    stale = (_missing_features(spec, _load_json(mlflow, champ.run_id, "features.json")
+                               ["features"]) if champ is not None else [])
+    if champ is not None and not stale:
         k_run = client.get_run(champ.run_id)
         same = (k_run.data.tags.get("tenantlake.backtest_key")
                 == c_run.data.tags.get("tenantlake.backtest_key"))
@@ -1015,6 +1041,9 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
             champ_val = _rerun_champion(spec, home, mlflow, champ.run_id,
                                         c_run.data.tags["tenantlake.tenants"].split(","))
     ok, reason = decide(c_val, champ_val, b_val, min_gain, lower)
+    if stale:  # the champion cannot be served by this code: only the baseline is to beat
+        reason += (f"; champion v{champ.version} needs features this code no longer computes "
+                   f"({', '.join(stale)})")
     if ok:
         client.set_registered_model_alias(name, CHAMPION, chall.version)
         client.set_model_version_tag(name, chall.version, "promoted_at",
@@ -1075,8 +1104,15 @@ def load_champion(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
         champ = _champion(client, name)
         if champ is None:
             continue
-        booster = mlflow.lightgbm.load_model(f"models:/{name}@{CHAMPION}")
         ref = _load_json(mlflow, champ.run_id, "reference.json")
+        stale = _missing_features(spec, ref["features"])
+        if stale:
+            raise StaleChampionError(
+                f"tenant_id={tenant_id}: champion v{champ.version} of {name!r} needs features "
+                f"this code no longer computes ({', '.join(stale)}); retrain and promote: "
+                f"`tenantlake models train --model {spec.name}` then "
+                f"`tenantlake models promote --model {spec.name}`")
+        booster = mlflow.lightgbm.load_model(f"models:/{name}@{CHAMPION}")
         return LoadedModel(name, str(champ.version), champ.run_id, booster, ref)
     raise NoChampionError(
         f"tenant_id={tenant_id}: no champion for model {spec.name!r} (shared or own); "

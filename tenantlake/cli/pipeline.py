@@ -178,11 +178,13 @@ def _project_digest() -> str:
 
 
 def _models_trained() -> bool:
-    """Every model has at least one registered version (promoted or not) in the registry."""
+    """Every model has at least one registered version (promoted or not) in the registry, and
+    no champion needs features the code no longer computes (a changed model is retrained)."""
     from models_ml import SPECS
-    from models_ml.framework import latest_version
+    from models_ml.framework import latest_version, stale_champions
 
-    return all(latest_version(spec, home()) is not None for spec in SPECS.values())
+    return all(latest_version(spec, home()) is not None and not stale_champions(spec, home())
+               for spec in SPECS.values())
 
 
 def _summary(outcomes) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import mlflow
 import pytest
 
@@ -77,3 +79,28 @@ def test_useless_model_does_not_become_first_champion(warehouse_file, tmp_path, 
     assert not d.promoted and "baseline" in d.reason
     with pytest.raises(fw.NoChampionError):
         fw.load_champion(spec, home, "acme")
+
+
+def test_champion_needing_a_removed_feature_is_not_served_and_gets_replaced(
+        warehouse_file, tmp_path, make_home, make_tenant):
+    """After a code change drops a feature, the old champion would be fed blanks: scoring
+    refuses it with the fix, the pipeline's auto mode sees it as stale, and a challenger from
+    the new code needs to beat only the baseline."""
+    home = make_home(warehouse_file, tmp_path / "home")
+    tenants = {"acme": make_tenant("acme", True)}
+    spec = SPECS["churn"]
+    fw.train(spec, home, tenants)
+    assert fw.promote(spec, home).promoted
+    gone = "csat_180d"
+    changed = dataclasses.replace(
+        spec, feature_labels={k: v for k, v in spec.feature_labels.items() if k != gone})
+    assert fw.stale_champions(spec, home) == []
+    assert fw.stale_champions(changed, home) == ["churn"]
+    with pytest.raises(fw.StaleChampionError, match=f"{gone}.*tenantlake models train"):
+        fw.load_champion(changed, home, "acme")
+
+    run = fw.train(changed, home, tenants).runs[0]
+    d = fw.promote(changed, home, version=run.version)
+    assert d.promoted and d.champion is None and gone in d.reason
+    assert fw.load_champion(changed, home, "acme").version == run.version == "2"
+    assert fw.stale_champions(changed, home) == []
