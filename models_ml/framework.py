@@ -1042,8 +1042,9 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
                                         c_run.data.tags["tenantlake.tenants"].split(","))
     ok, reason = decide(c_val, champ_val, b_val, min_gain, lower)
     if stale:  # the champion cannot be served by this code: only the baseline is to beat
-        reason += (f"; champion v{champ.version} needs features this code no longer computes "
-                   f"({', '.join(stale)})")
+        reason = reason.replace("; no champion yet", "") + (
+            f"; champion v{champ.version} is stale: it needs features this code no longer "
+            f"computes ({', '.join(stale)})")
     if ok:
         client.set_registered_model_alias(name, CHAMPION, chall.version)
         client.set_model_version_tag(name, chall.version, "promoted_at",
@@ -1057,11 +1058,8 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
 def _rerun_champion(spec, home, mlflow, run_id: str, tenant_ids: list[str]) -> float:
     params = _load_json(mlflow, run_id, "params.json")
     features = _load_json(mlflow, run_id, "features.json")["features"]
-    with warehouse(home) as con:
+    with warehouse(home) as con:  # every feature is computed: promote() checked staleness
         frame = build_frame(spec, con, tenant_ids)
-    for f in features:  # a feature the spec no longer computes is simply missing
-        if f not in frame.columns:
-            frame[f] = np.nan
     return backtest(spec, frame, params, features).mean("model", spec.primary_metric)
 
 

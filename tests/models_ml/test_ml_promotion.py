@@ -101,6 +101,7 @@ def test_champion_needing_a_removed_feature_is_not_served_and_gets_replaced(
 
     run = fw.train(changed, home, tenants).runs[0]
     d = fw.promote(changed, home, version=run.version)
-    assert d.promoted and d.champion is None and gone in d.reason
+    assert d.promoted and d.champion is None and d.champion_version == "1"
+    assert "v1 is stale" in d.reason and gone in d.reason and "no champion yet" not in d.reason
     assert fw.load_champion(changed, home, "acme").version == run.version == "2"
     assert fw.stale_champions(changed, home) == []
