@@ -399,53 +399,69 @@ def _fit(params: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray, rounds: int,
     return lgb.train(dict(params), ds, num_boost_round=rounds)
 
 
+#: Bounds of the rule's probability when a model boosts from it, so no start is infinite.
+START_BOUNDS = (0.02, 0.98)
+_NO_RULE_SCORE = -1e9
+
+
 @dataclass(frozen=True)
 class RulePrior:
-    """The planner's rule as a starting score: its risk score mapped to a probability by an
-    isotonic fit on training rows (kept as the fit's breakpoints, so scoring needs no pickle),
-    then to log-odds. Probabilities are held inside [0.02, 0.98] so no start is infinite."""
+    """The planner's rule as a probability: an isotonic fit of its risk score to the label on
+    training rows, kept as the fit's breakpoints (``IsotonicRegression.predict`` is linear
+    interpolation between them), so it travels in ``reference.json`` without a pickle.
+
+    Used twice: the baseline's probability in every backtest fold (bounds [0, 1]), and the
+    starting log-odds of a model that boosts from the rule (bounds ``START_BOUNDS``).
+    """
 
     x: tuple[float, ...]
     y: tuple[float, ...]
-
-    LO, HI = 0.02, 0.98
+    lo: float = 0.0
+    hi: float = 1.0
 
     @classmethod
-    def fit(cls, spec: ModelSpec, frame: pd.DataFrame) -> RulePrior:
+    def fit(cls, scores: np.ndarray, labels: np.ndarray, lo: float = 0.0,
+            hi: float = 1.0) -> RulePrior:
         from sklearn.isotonic import IsotonicRegression
 
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=cls.LO, y_max=cls.HI)
-        iso.fit(_rule_score(spec, frame), frame["label"].to_numpy())
-        return cls(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=lo, y_max=hi).fit(scores, labels)
+        return cls(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)),
+                   lo, hi)
 
-    def logit(self, spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray:
-        p = np.clip(np.interp(_rule_score(spec, frame), self.x, self.y), self.LO, self.HI)
+    def proba(self, scores: np.ndarray) -> np.ndarray:
+        return np.clip(np.interp(scores, self.x, self.y), self.lo, self.hi)
+
+    def logit(self, scores: np.ndarray) -> np.ndarray:
+        p = self.proba(scores)
         return np.log(p / (1 - p))
 
     def to_dict(self) -> dict:
-        return {"x": list(self.x), "y": list(self.y)}
+        return {"x": list(self.x), "y": list(self.y), "lo": self.lo, "hi": self.hi}
 
 
 def _rule_score(spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray:
-    return spec.baseline(frame).fillna(-1e9).to_numpy(dtype="float64")
+    """The planner's rule as a risk score per row (a rule that cannot score a row: lowest)."""
+    return spec.baseline(frame).fillna(_NO_RULE_SCORE).to_numpy(dtype="float64")
 
 
 def _fit_classifier(spec: ModelSpec, params: Mapping[str, Any], train: pd.DataFrame,
-                    features: list[str]) -> tuple[Any, RulePrior | None]:
-    """The booster, and the rule prior it boosts from when the spec starts from the rule."""
-    prior = RulePrior.fit(spec, train) if spec.start_from_baseline else None
-    init = prior.logit(spec, train) if prior is not None else None
+                    features: list[str], rule: np.ndarray) -> tuple[Any, RulePrior | None]:
+    """The booster, and the rule prior it boosts from when the spec starts from the rule
+    (``rule``: the rule's scores of ``train``)."""
+    prior = (RulePrior.fit(rule, train["label"].to_numpy(), *START_BOUNDS)
+             if spec.start_from_baseline else None)
     booster = _fit(params, train[features], train["label"].to_numpy(), spec.num_boost_round,
-                   init_score=init)
+                   init_score=prior.logit(rule) if prior is not None else None)
     return booster, prior
 
 
-def predict_proba(spec: ModelSpec, booster: Any, prior: RulePrior | None, X: pd.DataFrame,
-                  frame: pd.DataFrame) -> np.ndarray:
-    """Probabilities of a fitted classifier; ``frame`` carries the rule's inputs."""
+def predict_proba(booster: Any, prior: RulePrior | None, X: pd.DataFrame,
+                  rule: np.ndarray | None) -> np.ndarray:
+    """Probabilities of a fitted classifier; with a prior, ``rule`` holds the rows' rule
+    scores and the trees' output is a correction to the rule's log-odds."""
     if prior is None:
         return booster.predict(X)
-    raw = booster.predict(X, raw_score=True) + prior.logit(spec, frame)
+    raw = booster.predict(X, raw_score=True) + prior.logit(rule)
     return 1.0 / (1.0 + np.exp(-raw))
 
 
@@ -457,8 +473,6 @@ def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | N
     (``label_known_date <= start``): a churn label needs 90 days of future, so rows from the
     last 90 days before the window would otherwise leak the test period into training.
     """
-    from sklearn.isotonic import IsotonicRegression
-
     params = {**spec.lgb_params, **(params or {})}
     features = features or spec.features
     folds, oof = [], []
@@ -470,14 +484,14 @@ def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | N
             log.info("model=%s fold %d [%s, %s): skipped (train=%d rows, test=%d rows)",
                      spec.name, i, start, stop, len(train), len(test))
             continue
-        booster, prior = _fit_classifier(spec, params, train, features)
-        test["p_model"] = predict_proba(spec, booster, prior, test[features], test)
         base_train = _rule_score(spec, train)
         test["s_baseline"] = _rule_score(spec, test)
+        booster, prior = _fit_classifier(spec, params, train, features, base_train)
+        test["p_model"] = predict_proba(booster, prior, test[features],
+                                        test["s_baseline"].to_numpy())
         # the rule's score becomes a probability the fair way: fitted on the training fold
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
-        iso.fit(base_train, train["label"].to_numpy())
-        test["p_baseline"] = iso.predict(test["s_baseline"].to_numpy())
+        rule_p = RulePrior.fit(base_train, train["label"].to_numpy())
+        test["p_baseline"] = rule_p.proba(test["s_baseline"].to_numpy())
         fold = {"fold": i, "test_start": start.isoformat(), "test_end": stop.isoformat(),
                 "n_train": int(len(train)), "n_test": int(len(test)),
                 "positives_test": int(test["label"].sum()),
@@ -778,12 +792,13 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
         summary.reason = (f"only {len(bt.folds)} of {spec.n_folds} backtest folds have enough "
                           "history and both outcomes")
         return summary
-    booster, prior = _fit_classifier(spec, all_params, frame, spec.features)
+    rule = _rule_score(spec, frame)
+    booster, prior = _fit_classifier(spec, all_params, frame, spec.features, rule)
     reference = build_reference(spec.features, bt.oof)
     if prior is not None:  # scoring adds the rule's start back to the trees' output
         reference["baseline_prior"] = {**prior.to_dict(),
-                                       "mean_logit": float(prior.logit(spec, frame).mean()),
-                                       "median_score": float(np.median(_rule_score(spec, frame)))}
+                                       "mean_logit": float(prior.logit(rule).mean()),
+                                       "median_score": float(np.median(rule))}
     demand = None
     if spec.regression is not None:
         r = spec.regression
@@ -1029,8 +1044,9 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
     if champ is not None and champ.version == chall.version:
         return PromotionDecision(name, str(chall.version), str(champ.version), metric, c_val,
                                  c_val, b_val, False, "already champion")
-    stale = (_missing_features(spec, _load_json(mlflow, champ.run_id, "features.json")
-                               ["features"]) if champ is not None else [])
+    champ_features = (_load_json(mlflow, champ.run_id, "features.json")["features"]
+                      if champ is not None else [])
+    stale = _missing_features(spec, champ_features)
     if champ is not None and not stale:
         k_run = client.get_run(champ.run_id)
         same = (k_run.data.tags.get("tenantlake.backtest_key")
@@ -1038,7 +1054,7 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
         if same:
             champ_val = k_run.data.metrics[f"mean_model_{metric}"]
         else:
-            champ_val = _rerun_champion(spec, home, mlflow, champ.run_id,
+            champ_val = _rerun_champion(spec, home, mlflow, champ.run_id, champ_features,
                                         c_run.data.tags["tenantlake.tenants"].split(","))
     ok, reason = decide(c_val, champ_val, b_val, min_gain, lower)
     if stale:  # the champion cannot be served by this code: only the baseline is to beat
@@ -1055,9 +1071,9 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
                              metric, c_val, champ_val, b_val, ok, reason)
 
 
-def _rerun_champion(spec, home, mlflow, run_id: str, tenant_ids: list[str]) -> float:
+def _rerun_champion(spec, home, mlflow, run_id: str, features: list[str],
+                    tenant_ids: list[str]) -> float:
     params = _load_json(mlflow, run_id, "params.json")
-    features = _load_json(mlflow, run_id, "features.json")["features"]
     with warehouse(home) as con:  # every feature is computed: promote() checked staleness
         frame = build_frame(spec, con, tenant_ids)
     return backtest(spec, frame, params, features).mean("model", spec.primary_metric)
@@ -1085,10 +1101,15 @@ class LoadedModel:
     @property
     def prior(self) -> RulePrior | None:
         d = self.reference.get("baseline_prior")
-        return RulePrior(tuple(d["x"]), tuple(d["y"])) if d else None
+        return (RulePrior(tuple(d["x"]), tuple(d["y"]), *(d.get(k, b) for k, b in
+                                                         zip(("lo", "hi"), START_BOUNDS)))
+                if d else None)
 
     def predict(self, spec: ModelSpec, X: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
-        return predict_proba(spec, self.booster, self.prior, X, frame)
+        """Probabilities; ``frame`` carries the rule's inputs when the model starts from it."""
+        prior = self.prior
+        rule = _rule_score(spec, frame) if prior is not None else None
+        return predict_proba(self.booster, prior, X, rule)
 
 
 def load_champion(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
@@ -1126,17 +1147,18 @@ def score_frame(spec: ModelSpec, model: LoadedModel, feats: pd.DataFrame) -> pd.
     out = feats[keys].copy()
     out["as_of"] = pd.to_datetime(feats["as_of"]).dt.date
     if len(X):
-        p = model.predict(spec, X, F)
+        prior = model.prior
+        rule = _rule_score(spec, F) if prior is not None else None
+        p = predict_proba(model.booster, prior, X, rule)
         contrib = model.booster.predict(X, pred_contrib=True)
         tenants = feats["tenant_id"].unique()
         prof = model.reference.get("by_tenant", {}).get(tenants[0]) if len(tenants) == 1 else None
         medians = dict((prof or model.reference)["medians"])
         labels = dict(spec.feature_labels)
-        prior = model.prior
         if prior is not None:  # the rule's start is a reason too, measured like a feature's
             ref = model.reference["baseline_prior"]
-            X = X.assign(**{RULE_REASON: spec.baseline(F).to_numpy(dtype="float64")})
-            push = prior.logit(spec, F) - ref["mean_logit"]
+            X = X.assign(**{RULE_REASON: np.where(rule == _NO_RULE_SCORE, np.nan, rule)})
+            push = prior.logit(rule) - ref["mean_logit"]
             contrib = np.column_stack([contrib[:, :-1], push, contrib[:, -1]])
             medians[RULE_REASON] = ref["median_score"]
             labels[RULE_REASON] = f"The {spec.baseline_name}"

@@ -100,8 +100,7 @@ def run_job(job_name: str, partition: str | Sequence[str] | None = None, *,
     if len(keys) == 1:
         kwargs["partition_key"] = keys[0]
     elif keys:
-        order = job.partitions_def.get_partition_keys()
-        if keys != order[order.index(keys[0]):order.index(keys[0]) + len(keys)]:
+        if consecutive_groups(job_name, keys) != [keys]:
             raise ValueError(f"partitions {keys} are not consecutive in {job_name}'s partition set")
         kwargs["tags"] = {"dagster/asset_partition_range_start": keys[0],
                           "dagster/asset_partition_range_end": keys[-1]}

@@ -109,7 +109,7 @@ def test_a_model_that_starts_from_the_rule_adds_the_rule_back_when_scoring(train
         feats = fw.features_at(spec, con, ["acme"], AS_OF)
     X = feats[model.reference["features"]]
     raw = model.booster.predict(X, raw_score=True)
-    expected = 1 / (1 + np.exp(-(raw + prior.logit(spec, feats))))
+    expected = 1 / (1 + np.exp(-(raw + prior.logit(spec.baseline(feats).to_numpy()))))
     np.testing.assert_allclose(model.predict(spec, X, feats), expected)
     assert not np.allclose(expected, model.booster.predict(X))  # the start matters
 
@@ -129,10 +129,23 @@ def test_rule_prior_is_a_clipped_monotone_map():
     frame = pd.DataFrame({"avg_milestone_slip_days": np.arange(40.0),
                           "max_overdue_days": np.zeros(40),
                           "label": (np.arange(40) >= 20).astype(int)})
-    prior = fw.RulePrior.fit(spec, frame)
-    lo, hi = prior.logit(spec, frame.iloc[[0, -1]])
+    scores, labels = spec.baseline(frame).to_numpy(), frame["label"].to_numpy()
+    prior = fw.RulePrior.fit(scores, labels, *fw.START_BOUNDS)
+    lo, hi = prior.logit(scores[[0, -1]])
     assert lo == pytest.approx(np.log(0.02 / 0.98)) and hi == pytest.approx(np.log(0.98 / 0.02))
-    assert (np.diff(prior.logit(spec, frame)) >= 0).all()
+    assert (np.diff(prior.logit(scores)) >= 0).all()
+
+
+def test_rule_prior_is_the_isotonic_fit_it_stores():
+    """The backtest's baseline probability: the stored breakpoints give what sklearn gives."""
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=500).round(1)  # ties, as a rule's scores have
+    labels = (rng.random(500) < 1 / (1 + np.exp(-2 * scores))).astype(int)
+    new = rng.normal(scale=2, size=300)  # inside and outside the fitted range
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, labels)
+    np.testing.assert_allclose(fw.RulePrior.fit(scores, labels).proba(new), iso.predict(new))
 
 
 def test_context_features_are_reported_but_never_fail_the_drift_check(trained):
