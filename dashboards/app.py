@@ -27,7 +27,9 @@ disable_telemetry()
 # of a process and on every AppTest rerun.
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title="tenantlake", page_icon=":material/insights:", layout="wide")
+# A local file, not an emoji or icon name: nothing on a page is fetched from outside the machine.
+FAVICON = Path(__file__).resolve().parent / "static" / "favicon.png"
+st.set_page_config(page_title="tenantlake", page_icon=str(FAVICON), layout="wide")
 
 
 def _fail(title: str, detail: str) -> None:
@@ -47,17 +49,29 @@ except TenantConfigError as exc:
     _fail("Tenant configuration has errors", "Fix these tenant files, then reload:\n\n"
           + "\n".join(f"- `{p}`" for p in exc.problems))
 
+demo = auth.demo_login_allowed(users)
+if demo:  # on every page, signed in or not: anyone may act as anyone here
+    branding.demo_banner()
 user = auth.identify(users)
 if user is None:
     st.query_params.pop("tenant", None)
+    if not demo:
+        st.query_params.pop("user", None)  # not a credential here: drop it from the URL
     branding.apply(branding.PLATFORM_BRAND)
     branding.banner(branding.PLATFORM_BRAND, "Analytics for your ERP partner ecosystem")
-    if users.demo_login:
+    if demo:
         st.info("Choose a demo user in the sidebar to sign in.", icon=":material/login:")
     else:
-        st.info("You are not signed in, or your e-mail is not registered for the dashboards. "
-                "Ask your platform admin for access.", icon=":material/lock:")
+        auth.sign_in_form(users)
+        if not users.users:
+            st.info("No dashboard users yet. The platform admin adds them with "
+                    "`tenantlake users add`.", icon=":material/lock:")
+        else:
+            st.info("You are not signed in, or your e-mail is not registered for the "
+                    "dashboards. Ask your platform admin for access.", icon=":material/lock:")
     st.stop()
+if not demo:
+    st.query_params.pop("user", None)
 
 scope = auth.scope_for(user, all_tenants)
 tenants = data.tenant_configs(scope)
@@ -79,8 +93,9 @@ with st.sidebar:
         "Tenant", ids, key="tl_tenant", format_func=lambda t: tenants[t].display_name,
         disabled=len(ids) == 1,
         help="Only the tenants your role gives you access to are listed.")
-    if not users.demo_login:
+    if not demo:
         st.caption(f"Signed in as {user.name} · {user.role_label}")
+        auth.sign_out(users)
 st.query_params["tenant"] = tenant_id
 
 cfg = tenants[tenant_id]
@@ -91,16 +106,9 @@ session.set_current(session.Context(
     template=branding.plotly_template(brand), tenants=tenants))
 
 # ----------------------------------------------------------------------------- pages by role
-ROLE_PAGES = {
-    "scorecard": ("Scorecard", ":material/speed:", None),
-    "risks": ("Risks", ":material/warning:", None),
-    "partners": ("Partners", ":material/handshake:", {"partner_manager", "platform_admin"}),
-    "platform": ("Platform", ":material/monitor_heart:", {"platform_admin"}),
-}
 pages = [
-    st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name,
-            default=name == "scorecard")
-    for name, (title, icon, roles) in ROLE_PAGES.items()
-    if roles is None or user.role in roles
+    st.Page(PAGES / f"{name}.py", title=auth.ROLE_PAGES[name][0],
+            icon=auth.ROLE_PAGES[name][1], url_path=name, default=name == "scorecard")
+    for name in auth.pages_for(user.role, PAGES)
 ]
 st.navigation(pages).run()

@@ -67,7 +67,8 @@ def brand_for(cfg: TenantConfig | None) -> Brand:
 def plotly_template(brand: Brand) -> go.layout.Template:
     t = go.layout.Template(pio.templates["plotly_white"])
     t.layout.colorway = brand.colorway
-    t.layout.font = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13,
+    # System fonts only: a page never asks the browser to fetch a web font.
+    t.layout.font = {"family": "system-ui, Segoe UI, Helvetica, Arial, sans-serif", "size": 13,
                      "color": "#1f2933"}
     t.layout.margin = {"l": 10, "r": 10, "t": 40, "b": 10}
     t.layout.title = {"font": {"size": 15, "color": brand.primary}, "x": 0}
@@ -95,6 +96,11 @@ div[data-testid="stMetric"] {{
 .tl-banner .tl-dot {{ width: 0.9rem; height: 0.9rem; border-radius: 50%;
   background: {secondary}; }}
 [data-testid="stMetricValue"] > div {{ white-space: normal; overflow: visible; }}
+/* Card labels wrap onto a second line instead of being cut off with "...". */
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {{
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}}
+[data-testid="stMetricLabel"] {{ min-height: 2.4em; }}
 [class*="st-key-tl-na-"] [data-testid="stMetricValue"] {{
   font-size: 1.5rem; color: #6b7280; font-style: italic;
 }}
@@ -115,3 +121,14 @@ def banner(brand: Brand, subtitle: str = "") -> None:
     sub = f'<span class="tl-sub">{html.escape(subtitle)}</span>' if subtitle else ""
     st.html(f'<div class="tl-banner"><span class="tl-dot"></span>'
             f'<span class="tl-name">{html.escape(brand.name)}</span>{sub}</div>')
+
+
+DEMO_TEXT = ("DEMO LOGIN: anyone can sign in as any user from the sidebar or a ?user= link. "
+             "This home was made by `make demo`; never put real data here.")
+
+
+def demo_banner() -> None:
+    """The red bar every page of a demo home shows (app.py draws it before the page runs)."""
+    st.html('<div class="tl-demo" role="alert" style="background:#b71c1c;color:#fff;'
+            'font-weight:700;padding:0.45rem 0.9rem;border-radius:6px;margin-bottom:0.5rem">'
+            f"{html.escape(DEMO_TEXT)}</div>")

@@ -55,8 +55,31 @@ def band_counts(df: pd.DataFrame, template: go.layout.Template, title: str) -> g
                            orientation="h",
                            marker_color=[BAND_COLOURS.get(b, NEUTRAL) for b in counts.index],
                            text=counts.values, textposition="auto"))
+    # Counts are whole numbers: integer ticks only (never 0.5 of a customer).
     fig.update_layout(template=template, title=title, height=220,
-                      yaxis={"autorange": "reversed"})
+                      yaxis={"autorange": "reversed"},
+                      xaxis={"tickformat": ",d", "dtick": max(1, _nice_step(counts.max())),
+                             "rangemode": "tozero"})
+    return fig
+
+
+def _nice_step(top: int) -> int:
+    """An integer tick step (1, 2, 5, 10, 20, ...) giving at most ~6 ticks up to ``top``."""
+    step, mults = 1, (2, 2.5, 2)
+    k = 0
+    while top / step > 6:
+        step = int(step * mults[k % 3])
+        k += 1
+    return step
+
+
+def risk_history(df: pd.DataFrame, template: go.layout.Template) -> go.Figure:
+    """One entity's probability at each scoring date."""
+    fig = go.Figure(go.Scatter(x=df["scored_on"], y=df["probability"], mode="lines+markers",
+                               hovertemplate="%{x}<br>%{y:.0%}<extra></extra>"))
+    fig.update_layout(template=template, title="Probability over time", height=240,
+                      yaxis={"range": [0, 1], "tickformat": ".0%"},
+                      xaxis={"type": "category"})
     return fig
 
 
@@ -72,26 +95,41 @@ def partner_bars(df: pd.DataFrame, column: str, label: str,
     """One partner metric, one bar per partner (and tenant, when several are shown)."""
     partners = df["partner_id"].astype(str)
     x = partners
+    if "partner_name" in df.columns:  # names people know, the code when a name is missing
+        x = df["partner_name"].where(df["partner_name"].notna(), partners).astype(str)
     if "tenant" in df.columns and df["tenant"].nunique() > 1:
-        x = partners + " · " + df["tenant"].astype(str)
+        x = x + " · " + df["tenant"].astype(str)
     colours = list(template.layout.colorway or [])
     order = {p: i for i, p in enumerate(sorted(partners.unique()))}
+    # Horizontal bars: partner names are labels on the y axis, so long names never overlap.
     fig = go.Figure(go.Bar(
-        x=x, y=df[column],
+        y=x, x=df[column], orientation="h",
         marker_color=[colours[order[p] % len(colours)] for p in partners] if colours else None))
-    fig.update_layout(template=template, title=label, height=300,
-                      yaxis={"tickformat": ".0%"} if percent else {})
+    fig.update_layout(template=template, title=label, height=max(220, 90 + 30 * len(df)),
+                      xaxis={"tickformat": ".0%"} if percent else {},
+                      yaxis={"automargin": True, "autorange": "reversed"})
     return fig
 
 
 def freshness_heatmap(df: pd.DataFrame, template: go.layout.Template) -> go.Figure:
-    """Hours since the last landing, tenant x entity (blank where nothing landed)."""
-    pivot = df.pivot_table(index="tenant_id", columns="entity", values="age_hours",
-                           aggfunc="max")
-    fig = go.Figure(go.Heatmap(z=pivot.values, x=list(pivot.columns), y=list(pivot.index),
-                               colorscale=[[0, GOOD], [0.5, "#e0a100"], [1, BAD]],
-                               colorbar={"title": "hours"},
-                               hovertemplate="%{y} · %{x}<br>%{z:.1f} h<extra></extra>"))
+    """Hours since the last landing, tenant x entity, coloured by the share of each entity's own
+    stale limit (``limit_hours``): green well inside it, amber near it, red past it; grey when
+    the tenant sets no limit. The cell text is the age in hours."""
+    d = df.copy()
+    limit = pd.to_numeric(d.get("limit_hours"), errors="coerce") if "limit_hours" in d else None
+    d["ratio"] = d["age_hours"] / limit if limit is not None else float("nan")
+    ratio = d.pivot_table(index="tenant_id", columns="entity", values="ratio", aggfunc="max")
+    hours = d.pivot_table(index="tenant_id", columns="entity", values="age_hours",
+                          aggfunc="max").reindex_like(ratio)
+    text = hours.map(lambda v: "" if pd.isna(v) else f"{v:,.1f} h")
+    fig = go.Figure(go.Heatmap(
+        z=ratio.clip(upper=2).values, x=list(ratio.columns), y=list(ratio.index), zmin=0, zmax=2,
+        colorscale=[[0, GOOD], [0.35, GOOD], [0.5, "#e0a100"], [0.51, BAD], [1, BAD]],
+        text=text.values, texttemplate="%{text}", customdata=hours.values,
+        colorbar={"title": "share of limit", "tickvals": [0, 1, 2],
+                  "ticktext": ["0", "limit", "2x"]},
+        hovertemplate="%{y} · %{x}<br>%{customdata:.1f} h<extra></extra>"))
     fig.update_layout(template=template, title="Hours since last landing",
-                      height=120 + 40 * len(pivot.index))
+                      height=120 + 40 * len(ratio.index),
+                      yaxis={"automargin": True}, xaxis={"automargin": True})
     return fig

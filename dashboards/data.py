@@ -38,12 +38,13 @@ from tenantlake.tenants import TenantConfig, load_tenants, tenants_dir, validate
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 300
-MODELS = ("stockout", "churn", "project_failure")
+MODELS = ("stockout", "churn", "project_failure", "late_payment")
 #: Entity key columns of each model's predictions, in display order.
 MODEL_KEYS = {
     "stockout": ("sku", "location_id"),
     "churn": ("customer_id",),
     "project_failure": ("project_id",),
+    "late_payment": ("invoice_id",),
 }
 KPI_COLUMNS = ["tenant_id", "grain", "period_start", "kpi_name", "numerator", "denominator",
                "value", "is_available", "target", "prior_value", "change"]
@@ -442,3 +443,272 @@ def published_marts(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
 
 def _stamp_time(p: Path) -> pd.Timestamp:
     return pd.Timestamp(_mtime(p), unit="ns", tz="UTC")
+
+
+# --------------------------------------------------------------------------- operations lists
+
+#: The operations lists, each a fixed query over one serving mart (no values in the SQL text:
+#: the tenant and the as-of date are bound). ``as_of`` is the newest date in the tenant's own data
+#: (never the wall clock), so "late" means late as of the data the tenant sent.
+OPS_LISTS: dict[str, tuple[str, str]] = {
+    "order_exceptions": ("fct_orders", """
+        SELECT order_id, customer_id, order_date, status, channel, order_amount, currency,
+               manual_touches, due_date, location_id
+        FROM read_parquet($path, hive_partitioning = false)
+        WHERE tenant_id = $tenant_id AND coalesce(has_exception, false)
+        ORDER BY order_date DESC, order_id"""),
+    "backorders": ("fct_orders", """
+        SELECT order_id, customer_id, order_date, due_date, status, order_amount, currency,
+               lines_quantity_ordered, lines_quantity_shipped, location_id
+        FROM read_parquet($path, hive_partitioning = false)
+        WHERE tenant_id = $tenant_id AND coalesce(is_backordered, false)
+        ORDER BY order_date DESC, order_id"""),
+    "late_pos": ("fct_purchase_orders", """
+        WITH po AS (SELECT * FROM read_parquet($path, hive_partitioning = false)
+                    WHERE tenant_id = $tenant_id),
+             cutoff AS (SELECT max(greatest(order_date, coalesce(received_date, order_date)))
+                      AS d FROM po)
+        SELECT po_id, line_number, supplier_id, sku, location_id, order_date, expected_date,
+               received_date, quantity_ordered, quantity_received, status,
+               date_diff('day', expected_date, coalesce(received_date, cutoff.d)) AS days_late
+        FROM po, cutoff
+        WHERE expected_date IS NOT NULL
+          AND coalesce(received_date, cutoff.d) > expected_date
+          AND coalesce(status, '') <> 'cancelled'
+        ORDER BY days_late DESC, po_id, line_number"""),
+    "sla_breaches": ("fct_tickets", """
+        WITH t AS (SELECT * FROM read_parquet($path, hive_partitioning = false)
+                   WHERE tenant_id = $tenant_id),
+             cutoff AS (SELECT max(greatest(created_at, coalesce(resolved_at, created_at))) AS d
+                      FROM t)
+        SELECT ticket_id, customer_id, created_at, sla_due_at, resolved_at, priority, channel,
+               category, project_id,
+               round(epoch(coalesce(resolved_at, cutoff.d)) / 3600 - epoch(sla_due_at) / 3600, 1)
+                   AS hours_over_sla
+        FROM t, cutoff
+        WHERE sla_due_at IS NOT NULL AND coalesce(resolved_at, cutoff.d) > sla_due_at
+        ORDER BY hours_over_sla DESC, ticket_id"""),
+    "workflow_failures": ("fct_workflow_runs", """
+        SELECT run_id, workflow_name, started_at, finished_at, status, exception_type,
+               manual_touches, order_id
+        FROM read_parquet($path, hive_partitioning = false)
+        WHERE tenant_id = $tenant_id AND coalesce(is_failed, false)
+        ORDER BY started_at DESC, run_id"""),
+}
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
+def _read_ops(tenant_id: str, kind: str, path: str, version: tuple[int, int, int]) -> pd.DataFrame:
+    return _safe_query(tenant_id, kind, OPS_LISTS[kind][1], {"path": path,
+                                                             "tenant_id": tenant_id})
+
+
+def ops_list(scope: Scope | None, tenant_id: str, kind: str) -> pd.DataFrame | None:
+    """One operations list for one tenant; None when its mart is not published (not available),
+    an empty frame when there is nothing on the list."""
+    if kind not in OPS_LISTS:
+        raise ValueError(f"unknown operations list {kind!r}; one of {', '.join(OPS_LISTS)}")
+    if not _authorize(scope, tenant_id):
+        return None
+    path = lake_path(_lake_root(), "serving", OPS_LISTS[kind][0], tenant_id) / "part.parquet"
+    if not path.is_file():
+        return None
+    return _read_ops(tenant_id, kind, str(path), _version(path)).copy()
+
+
+# --------------------------------------------------------------------------- names for codes
+
+#: code column -> (serving mart, name column): the names shown next to codes.
+NAME_SOURCES: dict[str, tuple[str, str]] = {
+    "sku": ("dim_products", "product_name"),
+    "customer_id": ("dim_customers", "customer_name"),
+    "location_id": ("dim_locations", "location_name"),
+    "project_id": ("fct_projects", "project_name"),
+    "partner_id": ("dim_partners", "partner_name"),
+    "supplier_id": ("dim_suppliers", "supplier_name"),
+}
+
+
+def names(scope: Scope | None, tenant_id: str, code: str) -> dict[str, str]:
+    """{code: name} for one kind of code of one tenant (empty when not published)."""
+    if code not in NAME_SOURCES:
+        return {}
+    mart, col = NAME_SOURCES[code]
+    df = serving(scope, tenant_id, mart)
+    if df.empty or code not in df.columns or col not in df.columns:
+        return {}
+    df = df[[code, col]].dropna().drop_duplicates(code)
+    return dict(zip(df[code].astype(str), df[col].astype(str), strict=True))
+
+
+def with_names(scope: Scope | None, tenant_id: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``<code>_name`` column right after each code column that has names."""
+    out = df.copy()
+    for code in [c for c in NAME_SOURCES if c in out.columns]:
+        mapping = names(scope, tenant_id, code)
+        if not mapping:
+            continue
+        out.insert(out.columns.get_loc(code) + 1, f"{code}_name",
+                   out[code].astype(str).map(mapping))
+    return out
+
+
+# --------------------------------------------------------------------------- risk history
+
+
+def prediction_history(scope: Scope | None, tenant_id: str, model: str,
+                       key: dict[str, str]) -> pd.DataFrame:
+    """Every scoring of one entity (``key``: its key columns) by ``model``, oldest first."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; one of {', '.join(MODELS)}")
+    frames = []
+    for date in prediction_dates(scope, tenant_id, model):
+        df = predictions(scope, tenant_id, model, date)
+        if df.empty:
+            continue
+        mask = pd.Series(True, index=df.index)
+        for k, v in key.items():
+            if k not in df.columns:
+                return _empty(df.columns)
+            mask &= df[k].astype(str) == str(v)
+        got = df[mask].copy()
+        got["scored_on"] = date
+        frames.append(got)
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).sort_values("scored_on").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- data health
+
+SQL_QUARANTINE_ROWS = """
+SELECT * FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+WHERE tenant_id = $tenant_id
+LIMIT $limit
+"""
+
+
+@st.cache_data(ttl=60, max_entries=512, show_spinner=False)
+def _read_quarantine_rows(tenant_id: str, files: tuple[str, ...], stamp: int,
+                          limit: int) -> pd.DataFrame:
+    return _safe_query(tenant_id, "quarantine rows", SQL_QUARANTINE_ROWS,
+                       {"files": list(files), "tenant_id": tenant_id, "limit": limit})
+
+
+def quarantine_rows(scope: Scope | None, tenant_id: str, entity: str,
+                    limit: int = 500) -> pd.DataFrame:
+    """Quarantined rows of one entity of one tenant, with their ``_rule`` and ``_reason``."""
+    if not _authorize(scope, tenant_id):
+        return pd.DataFrame()
+    if entity not in _entities("quarantine"):
+        return pd.DataFrame()
+    files = tuple(_parquet_files(lake_path(_lake_root(), "quarantine", entity, tenant_id)))
+    if not files:
+        return pd.DataFrame()
+    stamp = hash(tuple(_version(Path(f)) for f in files))
+    return _read_quarantine_rows(tenant_id, files, stamp, int(limit)).copy()
+
+
+def _store_engine():
+    """A read-only engine on the operational store (SQLite opened ``mode=ro``), or None."""
+    import sqlalchemy as sa
+
+    url = home().store_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return None
+        return sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+#: Store tables the Data health page shows when they exist (issue 11 adds gate state), with
+#: the columns they are ordered by.
+STORE_TABLES = ("landing_ledger", "blocked_batches", "gate_results", "batch_gates")
+
+
+@st.cache_data(ttl=30, max_entries=256, show_spinner=False)
+def _read_store(tenant_id: str, table: str, stamp: int) -> pd.DataFrame:
+    import sqlalchemy as sa
+
+    engine = _store_engine()
+    if engine is None:
+        return pd.DataFrame()
+    try:
+        meta = sa.MetaData()
+        t = sa.Table(table, meta, autoload_with=engine)
+        if "tenant_id" not in t.c:
+            return pd.DataFrame()
+        with engine.connect() as conn:
+            return pd.read_sql(sa.select(t).where(t.c.tenant_id == tenant_id), conn)
+    except sa.exc.NoSuchTableError:
+        return pd.DataFrame()
+    except sa.exc.SQLAlchemyError:
+        log.exception("tenant_id=%s could not read store table %s", tenant_id, table)
+        return pd.DataFrame()
+    finally:
+        engine.dispose()
+
+
+def store_table(scope: Scope | None, tenant_id: str, table: str) -> pd.DataFrame:
+    """One tenant's rows of an operational-store table (read-only; empty when absent)."""
+    if table not in STORE_TABLES:
+        raise ValueError(f"unknown store table {table!r}")
+    if not _authorize(scope, tenant_id):
+        return pd.DataFrame()
+    url = home().store_url
+    stamp = _mtime(Path(url.removeprefix("sqlite:///"))) if url.startswith("sqlite") else 0
+    return _read_store(tenant_id, table, stamp).copy()
+
+
+# --------------------------------------------------------------------------- models
+
+SQL_FOLDER = """
+SELECT * FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+WHERE tenant_id = $tenant_id
+"""
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=512, show_spinner=False)
+def _read_folder(tenant_id: str, files: tuple[str, ...], stamp: int) -> pd.DataFrame:
+    return _safe_query(tenant_id, "model status", SQL_FOLDER, {"files": list(files),
+                                                               "tenant_id": tenant_id})
+
+
+def model_report(scope: Scope | None, tenant_id: str, mart: str) -> pd.DataFrame:
+    """One tenant's ``model_status`` / ``model_backtest`` / ``model_drift`` rows (every model),
+    published by the scoring step (one file per model); empty until then."""
+    if mart not in ("model_status", "model_backtest", "model_drift"):
+        raise ValueError(f"unknown model report {mart!r}")
+    if not _authorize(scope, tenant_id):
+        return pd.DataFrame()
+    files = tuple(_parquet_files(lake_path(_lake_root(), "serving", mart, tenant_id)))
+    if not files:
+        return pd.DataFrame()
+    stamp = hash(tuple(_version(Path(f)) for f in files))
+    return _read_folder(tenant_id, files, stamp).copy()
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _store_tables(stamp: int) -> frozenset[str]:
+    import sqlalchemy as sa
+
+    engine = _store_engine()
+    if engine is None:
+        return frozenset()
+    try:
+        return frozenset(sa.inspect(engine).get_table_names())
+    except sa.exc.SQLAlchemyError:
+        log.exception("tenant_id=* could not list the operational store's tables")
+        return frozenset()
+    finally:
+        engine.dispose()
+
+
+def store_tables_present(scope: Scope | None, tenant_id: str) -> frozenset[str]:
+    """Which of the store tables exist (names only; no tenant rows)."""
+    if not _authorize(scope, tenant_id):
+        return frozenset()
+    url = home().store_url
+    stamp = _mtime(Path(url.removeprefix("sqlite:///"))) if url.startswith("sqlite") else 0
+    return _store_tables(stamp) & set(STORE_TABLES)

@@ -211,3 +211,57 @@ def reasons(df: pd.DataFrame) -> pd.Series:
         return pd.Series([""] * len(df), index=df.index)
     return df[cols].apply(lambda r: " · ".join(str(x) for x in r if x is not None
                                                and not pd.isna(x) and str(x)), axis=1)
+
+
+# --------------------------------------------------------------------------- data health
+
+NO_LIMIT = "no limit set"
+
+
+def freshness_status(age: object, limit: object) -> str:
+    """'fresh' / 'stale' against the tenant's limit; 'no limit set' when the YAML sets none."""
+    if limit is None or pd.isna(limit):
+        return NO_LIMIT
+    if age is None or pd.isna(age):
+        return "never landed"
+    return "stale" if float(age) > float(limit) else "fresh"
+
+
+def freshness_table(fresh: pd.DataFrame) -> pd.DataFrame:
+    """Freshness rows for people: ages as hours, the limit as text (never ``None``)."""
+    out = pd.DataFrame({
+        "Entity": fresh["entity"],
+        "Landing date": fresh["landing_date"],
+        "Hours since landing": fresh["age_hours"],
+        "Rows (last landing)": fresh["rows_in_last_partition"],
+        "Stale after": [NO_LIMIT if lim is None or pd.isna(lim) else f"{float(lim):g} h"
+                        for lim in fresh.get("limit_hours", [None] * len(fresh))],
+        "Status": fresh.get("status", [""] * len(fresh)),
+    })
+    if "tenant" in fresh.columns:
+        out.insert(0, "Tenant", fresh["tenant"])
+    return out
+
+
+STORE_LABELS = {
+    "entity": "Entity", "source": "Source", "source_label": "Source file",
+    "batch_id": "Batch", "landing_date": "Landing date", "rows_in": "Rows in",
+    "rows_landed": "Rows landed", "rows_quarantined": "Rows quarantined",
+    "landed_at": "Landed at", "gate": "Gate", "passed": "Passed", "reason": "Reason",
+    "blocked_at": "Blocked at", "bad_share": "Bad share", "threshold": "Threshold",
+    "last_landed_at": "Last landed at", "batches": "Batches",
+    "gate_result": "Gate result",
+}
+
+
+def last_landings(ledger: pd.DataFrame, n: int = 50) -> pd.DataFrame:
+    """The newest ``n`` landings with a gate result per batch: quarantined share of its rows."""
+    cols = [c for c in ("entity", "source_label", "batch_id", "landing_date", "rows_in",
+                        "rows_landed", "rows_quarantined", "landed_at") if c in ledger.columns]
+    out = ledger.sort_values(["landed_at", "batch_id"], ascending=[False, True]).head(n)[cols]
+    if {"rows_in", "rows_quarantined"} <= set(out.columns):
+        share = out["rows_quarantined"] / out["rows_in"].where(out["rows_in"] > 0)
+        out["gate_result"] = [
+            "no rows" if pd.isna(s) else ("all rows passed" if s == 0
+                                          else f"{s:.1%} quarantined") for s in share]
+    return out.reset_index(drop=True)

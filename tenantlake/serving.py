@@ -31,6 +31,16 @@ SERVING_MARTS: tuple[str, ...] = (
     "peer_benchmark",
     "partner_scorecard",
     "dim_tenants",
+    # dashboards: Operations lists and names next to codes (Risks, Operations)
+    "fct_orders",
+    "fct_purchase_orders",
+    "fct_tickets",
+    "fct_workflow_runs",
+    "fct_projects",
+    "dim_products",
+    "dim_customers",
+    "dim_locations",
+    "dim_partners",
 )
 _MART_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -131,3 +141,59 @@ def kpi_values(home: Home, tenant_id: str, *, grain: str = "month",
         params["kpis"] = list(kpis)
     return read_serving(home, "fct_kpi_values", tenant_id, where=" AND ".join(where),
                         params=params, order_by="kpi_name, period_start")
+
+
+# --------------------------------------------------------------------------- model status
+
+#: What the dashboards' Models page reads, one file per model per tenant (scoring runs of
+#: different models for one tenant publish side by side, never into one shared file):
+#: ``lake/serving/<mart>/tenant=<id>/<model>.parquet``.
+MODEL_STATUS_MARTS = ("model_status", "model_backtest", "model_drift")
+
+
+def model_status_file(home: Home, mart: str, tenant_id: str, model: str) -> Path:
+    if mart not in MODEL_STATUS_MARTS or not _MART_RE.fullmatch(model):
+        raise ServingError(f"tenant {tenant_id}: bad model status file {mart!r}/{model!r}")
+    return lake_path(home.lake, "serving", mart, tenant_id) / f"{model}.parquet"
+
+
+def publish_model_status(home: Home, tenant_id: str, model: str, *, status: dict,
+                         backtest: Sequence[dict] = (), drift: dict | None = None) -> list[Path]:
+    """Publish what is served to ``tenant_id`` for ``model`` (``status``: one record, e.g.
+    ``served``, ``registered_model``, ``model_version``, ``reason``), its backtest against the
+    baseline (rows ``metric, model, baseline, delta, model_better``) and its drift report
+    (:func:`models_ml.framework.drift_report`), each by the atomic rename protocol. A model
+    not scored still gets its status row (with the reason) and empty backtest/drift files, so
+    an old backtest never outlives a republish."""
+    import pandas as pd
+
+    validate_tenant_id(tenant_id)
+    drift = drift or {}
+    frames = {
+        "model_status": pd.DataFrame([{
+            "tenant_id": tenant_id, "model": model,
+            "drift_status": drift.get("status"), "score_psi": drift.get("score_psi"),
+            "drift_failing": ", ".join(drift.get("failing") or []),
+            **{k: (None if v is None else str(v)) for k, v in status.items()}}]),
+        "model_backtest": pd.DataFrame(
+            [{"tenant_id": tenant_id, "model": model, "metric": str(r["metric"]),
+              "model_value": float(r["model"]), "baseline_value": float(r["baseline"]),
+              "delta": float(r["delta"]), "model_better": bool(r["model_better"])}
+             for r in backtest],
+            columns=["tenant_id", "model", "metric", "model_value", "baseline_value", "delta",
+                     "model_better"]),
+        "model_drift": pd.DataFrame(
+            [{"tenant_id": tenant_id, "model": model, "feature": str(f), "psi": float(v),
+              "is_context": f in (drift.get("context") or []),
+              "is_failing": f in (drift.get("failing") or [])}
+             for f, v in (drift.get("features") or {}).items() if v is not None],
+            columns=["tenant_id", "model", "feature", "psi", "is_context", "is_failing"]),
+    }
+    out = []
+    for mart, df in frames.items():
+        target = model_status_file(home, mart, tenant_id, model)
+        with atomic_write(target) as tmp:
+            df.to_parquet(tmp, index=False)
+        out.append(target)
+    log.info("published model status model=%s tenant_id=%s", model, tenant_id)
+    return out

@@ -3,10 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboards import branding, charts, data, session, views
+from dashboards import branding, charts, data, session, views, widgets
 
 ctx = session.current()
-branding.banner(ctx.brand, "Implementation partners")
 
 # (column names the mart may use, label, how to summarise: "rate" | "sum" | "mean")
 METRICS = [
@@ -27,6 +26,18 @@ all_tenants = st.toggle("All my tenants", value=len(ctx.tenants) > 1,
                         help="Compare partners across every tenant you can see, or only "
                              f"{ctx.tenant.display_name}.")
 tenant_ids = sorted(ctx.tenants) if all_tenants else [ctx.tenant_id]
+if all_tenants and len(tenant_ids) > 1:
+    # Several tenants in view: no single tenant's name or colours on the banner.
+    branding.apply(branding.PLATFORM_BRAND)
+    branding.banner(branding.Brand(f"All my tenants ({len(tenant_ids)})",
+                                   branding.PLATFORM_BRAND.primary,
+                                   branding.PLATFORM_BRAND.secondary),
+                    "Implementation partners · " + ", ".join(
+                        ctx.tenants[t].display_name for t in tenant_ids))
+    template = branding.plotly_template(branding.PLATFORM_BRAND)
+else:
+    branding.banner(ctx.brand, "Implementation partners")
+    template = ctx.template
 frames = [data.partner_scorecard(ctx.scope, t) for t in tenant_ids]
 frames = [f for f in frames if not f.empty]
 if not frames:
@@ -64,7 +75,7 @@ charted = [p for p in present if p[0] != "projects"]
 chart_cols = st.columns(2)
 for i, (name, label, how) in enumerate(charted):
     chart_cols[i % 2].plotly_chart(
-        charts.partner_bars(df, name, label, ctx.template, percent=how == "rate"),
+        charts.partner_bars(df, name, label, template, percent=how == "rate"),
         key=f"partner-{name}", config=charts.CONFIG)
 
 st.subheader("Scorecard")
@@ -72,4 +83,8 @@ config = {**LABELS, **{name: st.column_config.ProgressColumn(
     label, format="percent", min_value=0.0, max_value=1.0)
     for name, label, how in present if how == "rate"}}
 shown = df.drop(columns=["tenant_id"], errors="ignore")
-st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+widgets.table(shown, key="partners", tenant_id="all-my-tenants" if all_tenants
+              else ctx.tenant_id, what="partner_scorecard", labels=LABELS,
+              column_config={config_label: c for config_label, c in (
+                  (LABELS.get(k, k), v) for k, v in config.items())
+                  if not isinstance(c, str)})

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboards import branding, charts, data, session
+from dashboards import branding, charts, data, session, views, widgets
 
 ctx = session.current()
 branding.apply(branding.PLATFORM_BRAND)  # operator view: platform colours, not the tenant's
@@ -16,16 +16,12 @@ quarantine = pd.concat([data.quarantine_counts(ctx.scope, t) for t in ids], igno
 published = pd.concat([data.published_marts(ctx.scope, t) for t in ids], ignore_index=True)
 
 
-def _status(age, limit) -> str:
-    if limit is None or pd.isna(limit):
-        return "no SLA"
-    return "stale" if age is not None and not pd.isna(age) and age > limit else "fresh"
-
-
 if not fresh.empty:
     fresh["limit_hours"] = [ctx.tenants[t].quality.freshness_limit(e)
                             for t, e in zip(fresh["tenant_id"], fresh["entity"])]
-    fresh["status"] = [_status(a, lim) for a, lim in zip(fresh["age_hours"], fresh["limit_hours"])]
+    fresh["status"] = [views.freshness_status(a, lim)
+                       for a, lim in zip(fresh["age_hours"], fresh["limit_hours"], strict=True)]
+    fresh["tenant"] = fresh["tenant_id"].map(lambda t: ctx.tenants[t].display_name)
 
 rows = []
 for t in ids:
@@ -51,9 +47,9 @@ c3.metric("Stale entities", int(overview["Stale entities"].sum()))
 c4.metric("Quarantined rows", f"{int(overview['Quarantined rows'].sum()):,}")
 
 st.subheader("Tenants")
-st.dataframe(overview, hide_index=True, width="stretch",
-             column_config={"Last landing": st.column_config.DatetimeColumn(
-                 "Last landing", format="YYYY-MM-DD HH:mm z")})
+widgets.table(overview, key="pf-overview", tenant_id="all-tenants", what="tenants",
+              column_config={"Last landing": st.column_config.DatetimeColumn(
+                  "Last landing", format="YYYY-MM-DD HH:mm z")})
 
 st.subheader("Landing freshness")
 if fresh.empty:
@@ -62,11 +58,8 @@ if fresh.empty:
 else:
     st.plotly_chart(charts.freshness_heatmap(fresh, template), key="freshness",
                     config=charts.CONFIG)
-    st.dataframe(fresh.drop(columns=["last_ingested_at"]).rename(columns={
-        "tenant_id": "Tenant", "entity": "Entity", "landing_date": "Landing date",
-        "age_hours": "Hours since landing", "rows_in_last_partition": "Rows (last landing)",
-        "limit_hours": "Stale after (h)", "status": "Status"}),
-        hide_index=True, width="stretch")
+    widgets.table(views.freshness_table(fresh), key="pf-fresh", tenant_id="all-tenants",
+                  what="freshness")
 
 st.subheader("Quarantine")
 if quarantine.empty:
@@ -74,18 +67,20 @@ if quarantine.empty:
 else:
     per_entity = (quarantine.groupby(["tenant_id", "entity"], as_index=False)["rows"].sum()
                   .sort_values("rows", ascending=False))
-    st.dataframe(per_entity.rename(columns={"tenant_id": "Tenant", "entity": "Entity",
-                                            "rows": "Quarantined rows"}),
-                 hide_index=True, width="stretch")
+    widgets.table(per_entity, key="pf-q", tenant_id="all-tenants", what="quarantine",
+                  labels={"tenant_id": "Tenant", "entity": "Entity", "rows": "Quarantined rows"})
     with st.expander("By rule"):
-        st.dataframe(quarantine.rename(columns={
-            "tenant_id": "Tenant", "entity": "Entity", "rule": "Rule", "rows": "Rows",
-            "example_reason": "Example reason"}), hide_index=True, width="stretch")
+        widgets.table(quarantine, key="pf-q-rule", tenant_id="all-tenants",
+                      what="quarantine_by_rule",
+                      labels={"tenant_id": "Tenant", "entity": "Entity", "rule": "Rule",
+                              "rows": "Rows", "example_reason": "Example reason"},
+                      column_config={"Example reason": st.column_config.TextColumn(
+                          "Example reason", width="large")})
 
 st.subheader("Published data")
 if published.empty:
     st.info("No serving marts or predictions published yet.", icon=":material/hourglass_empty:")
 else:
-    st.dataframe(published.rename(columns={"tenant_id": "Tenant", "dataset": "Dataset",
-                                           "kind": "Kind", "published_at": "Published"}),
-                 hide_index=True, width="stretch")
+    widgets.table(published, key="pf-pub", tenant_id="all-tenants", what="published",
+                  labels={"tenant_id": "Tenant", "dataset": "Dataset", "kind": "Kind",
+                          "published_at": "Published"})

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboards import branding, charts, data, session, views
+from dashboards import branding, charts, data, exports, session, views, widgets
 
 ctx = session.current()
 branding.banner(ctx.brand, "KPI scorecard")
@@ -57,7 +57,24 @@ for domain, group in groups.items():
                     st.caption("this tenant's data does not cover it yet")
 
 st.subheader("All KPIs")
-st.dataframe(views.scorecard_table(cards), hide_index=True, width="stretch")
+table = views.scorecard_table(cards)
+widgets.table(table, key="scorecard", tenant_id=ctx.tenant_id, what=f"scorecard_{grain}_{period}")
+
+
+def _scorecard(fmt: str) -> bytes:
+    fig = exports.scorecard_figure(ctx.brand.name, ctx.tenant.display_name,
+                                   f"{grain.title()} starting {period}", ctx.brand.primary, table)
+    return exports.scorecard_file(fig, fmt)
+
+
+e1, e2, _ = st.columns([1, 1, 4])
+for col, fmt, label in ((e1, "pdf", "Scorecard PDF"), (e2, "png", "Scorecard PNG")):
+    col.download_button(
+        label, data=lambda fmt=fmt: _scorecard(fmt),
+        file_name=exports.file_name(ctx.tenant_id, f"scorecard_{grain}_{period}", fmt),
+        mime="application/pdf" if fmt == "pdf" else "image/png", key=f"scorecard-{fmt}",
+        icon=":material/picture_as_pdf:" if fmt == "pdf" else ":material/image:",
+        on_click="ignore", help="One branded page naming the tenant and the period, to forward.")
 
 available = [c for c in cards if c.available]
 if available:

@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 # (module, how it is attached): a Typer sub-app named NAME, or commands registered on `app`.
-_AREAS = ("tenants", "contracts", "demo", "land", "kpi", "models", "pipeline", "ui")
+_AREAS = ("tenants", "contracts", "demo", "land", "kpi", "models", "pipeline", "ui", "users")
 
 
 def _register() -> None:

@@ -50,6 +50,8 @@ users:
   - {id: pm-two, name: Pia Two, role: partner_manager, partner: p-two}
   - {id: alpha-exec, name: Al Exec, role: tenant_executive, tenant: alpha}
   - {id: beta-ops, name: Bo Ops, role: tenant_ops, tenant: beta}
+  - {id: alpha-ops, name: Ola Ops, role: tenant_ops, tenant: alpha}
+  - {id: alpha-analyst, name: Ana Lyst, role: analyst, tenant: alpha}
   - {id: ghost, name: Gus Ghost, role: analyst, tenant: nowhere}
 """
 
@@ -120,8 +122,59 @@ def prediction_rows(tenant: str, model: str, date: str, n: int = 8) -> list[dict
     return rows
 
 
-def build(root: Path) -> dict[str, Path]:
-    """Write tenants/, users.yml and home/lake under ``root``; return the three paths."""
+#: A value that must stay inert text everywhere it is shown or exported.
+HOSTILE = '=HYPERLINK("http://x","y")<img src=x onerror=alert(1)>'
+
+
+def ops_rows(tenant: str) -> dict[str, list[dict]]:
+    """Rows of the serving marts behind the Operations page and names next to codes."""
+    d = dt.date(2026, 10, 1)
+    ts = dt.datetime(2026, 10, 1, 9, 0)
+    return {
+        "fct_orders": [
+            {"tenant_id": tenant, "order_id": f"{tenant[:1].upper()}O-{i}", "customer_id":
+             f"C-{i:04d}", "order_date": d + dt.timedelta(days=i), "status":
+             "backordered" if i % 3 == 0 else "shipped", "channel": "web",
+             "order_amount": 100.0 + i, "currency": "EUR", "manual_touches": i % 2,
+             "due_date": d + dt.timedelta(days=i + 3), "location_id": "WH1",
+             "has_exception": i % 2 == 0, "is_backordered": i % 3 == 0,
+             "lines_quantity_ordered": 5.0, "lines_quantity_shipped": 2.0}
+            for i in range(6)],
+        "fct_purchase_orders": [
+            {"tenant_id": tenant, "po_id": f"PO-{i}", "line_number": 1, "supplier_id": "S-1",
+             "sku": f"SKU-{i:03d}", "location_id": "WH1", "order_date": d,
+             "expected_date": d + dt.timedelta(days=5),
+             "received_date": d + dt.timedelta(days=5 + i) if i < 3 else None,
+             "quantity_ordered": 10.0, "quantity_received": 10.0 if i < 3 else 0.0,
+             "status": "open"} for i in range(5)],
+        "fct_tickets": [
+            {"tenant_id": tenant, "ticket_id": f"T-{i}", "customer_id": "C-0001",
+             "created_at": ts, "sla_due_at": ts + dt.timedelta(hours=8),
+             "resolved_at": ts + dt.timedelta(hours=4 + 4 * i), "priority": "high",
+             "channel": "email", "category": HOSTILE if tenant == "alpha" else "billing",
+             "project_id": None} for i in range(4)],
+        "fct_workflow_runs": [
+            {"tenant_id": tenant, "run_id": f"R-{i}", "workflow_name": "order-import",
+             "started_at": ts + dt.timedelta(hours=i), "finished_at": ts + dt.timedelta(
+                 hours=i, minutes=2), "status": "failed" if i < 2 else "succeeded",
+             "exception_type": "timeout" if i < 2 else None, "manual_touches": 1,
+             "order_id": None, "is_failed": i < 2} for i in range(4)],
+        "dim_products": [{"tenant_id": tenant, "sku": f"SKU-{i:03d}",
+                          "product_name": f"{tenant.title()} Widget {i}"} for i in range(8)],
+        "dim_customers": [{"tenant_id": tenant, "customer_id": f"C-{i:04d}",
+                           "customer_name": HOSTILE if (tenant, i) == ("alpha", 1)
+                           else f"{tenant.title()} Customer {i}"} for i in range(8)],
+        "dim_locations": [{"tenant_id": tenant, "location_id": f"WH{i}",
+                           "location_name": f"Warehouse {i}"} for i in (1, 2)],
+        "fct_projects": [{"tenant_id": tenant, "project_id": f"PRJ-{i:02d}",
+                          "project_name": f"{tenant.title()} rollout {i}"} for i in range(8)],
+    }
+
+
+def build(root: Path, demo: bool = True) -> dict[str, Path]:
+    """Write tenants/, users.yml and home/lake under ``root``; return the three paths.
+
+    ``demo``: mark the home as made by ``make demo`` (demo login allowed there)."""
     root = Path(root)
     tenants = root / "tenants"
     tenants.mkdir(parents=True, exist_ok=True)
@@ -137,6 +190,9 @@ def build(root: Path) -> dict[str, Path]:
 
     lake = root / "home" / "lake"
     lake.mkdir(parents=True, exist_ok=True)
+    if demo:
+        (root / "home" / "drops").mkdir(parents=True, exist_ok=True)
+        (root / "home" / "drops" / ".demo.json").write_text('{"seed": 7}', encoding="utf-8")
     serving = lambda mart, t: lake_path(lake, "serving", mart, t) / "part.parquet"  # noqa: E731
     write(serving("fct_kpi_values", "alpha"), kpi_rows("alpha", ALPHA_OTIF), KPI_SCHEMA)
     write(serving("fct_kpi_values", "beta"), kpi_rows("beta", BETA_OTIF, with_csat=False),
@@ -158,6 +214,27 @@ def build(root: Path) -> dict[str, Path]:
             {"tenant_id": t, "partner_id": p, "projects": n, "on_time_go_live_rate": r,
              "avg_milestone_slippage_days": s, "post_go_live_tickets": k, "at_risk_projects": a}
             for p, n, r, s, k, a in rows])
+    for mart, rows in ops_rows("alpha").items():
+        write(serving(mart, "alpha"), rows)
+    write(serving("fct_orders", "beta"), ops_rows("beta")["fct_orders"])
+    # what the scoring step publishes for the Models page (one file per model)
+    model_dir = lambda mart, t: lake_path(lake, "serving", mart, t)  # noqa: E731
+    write(model_dir("model_status", "alpha") / "churn.parquet", [
+        {"tenant_id": "alpha", "model": "churn", "served": "champion",
+         "registered_model": "churn", "model_version": "3", "trained_on": "shared",
+         "baseline": "recency/frequency rule", "primary_metric": "roc_auc",
+         "drift_status": "ok", "score_psi": 0.04, "drift_failing": "", "reason": None}])
+    write(model_dir("model_status", "alpha") / "stockout.parquet", [
+        {"tenant_id": "alpha", "model": "stockout", "served": "not scored",
+         "reason": "no champion for model 'stockout'"}])
+    write(model_dir("model_backtest", "alpha") / "churn.parquet", [
+        {"tenant_id": "alpha", "model": "churn", "metric": m, "model_value": a,
+         "baseline_value": b, "delta": a - b, "model_better": a > b}
+        for m, a, b in (("roc_auc", 0.81, 0.72), ("pr_auc", 0.44, 0.31))])
+    write(model_dir("model_drift", "alpha") / "churn.parquet", [
+        {"tenant_id": "alpha", "model": "churn", "feature": f, "psi": v, "is_context": False,
+         "is_failing": v > 0.25} for f, v in (("days_since_last_order", 0.31),
+                                               ("orders_90d", 0.02))])
     pred = lambda m, t, d: lake_path(lake, "predictions", m, t, d) / "part.parquet"  # noqa: E731
     write(pred("stockout", "alpha", "2026-10-31"), prediction_rows("alpha", "stockout",
                                                                    "2026-10-31"))

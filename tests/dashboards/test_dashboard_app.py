@@ -79,8 +79,8 @@ def test_partner_manager_sees_only_their_partners_tenants(dash_home):
     at.switch_page("app_pages/partners.py").run()
     no_errors(at)
     shown = at.dataframe[0].value
-    assert set(shown["tenant"]) == {"Alpha GmbH", "Beta Ltd"}
-    assert "p-two" not in set(shown["partner_id"])
+    assert set(shown["Tenant"]) == {"Alpha GmbH", "Beta Ltd"}
+    assert "p-two" not in set(shown["Partner"])
 
     other = open_app("pm-two", tenant="alpha")
     assert tenant_picker(other).options == ["Gamma Inc"]
@@ -105,9 +105,11 @@ def test_risks_page_shows_probability_band_and_reasons(dash_home):
     at.switch_page("app_pages/risks.py").run()
     no_errors(at)
     stockout = at.dataframe[0].value
-    assert list(stockout.columns) == ["SKU", "Location", "Probability", "Band", "Top reasons"]
+    assert list(stockout.columns) == ["SKU", "Product", "Location", "Location name",
+                                      "Probability", "Band", "Reason 1", "Reason 2", "Reason 3"]
     assert stockout["Probability"].iloc[0] == pytest.approx(0.95)
-    assert "days of cover below 5" in stockout["Top reasons"].iloc[0]
+    assert stockout["Product"].iloc[0] == "Alpha Widget 0"  # the name next to the code
+    assert stockout["Reason 1"].iloc[0] == "days of cover below 5"  # whole, never cut
     assert set(stockout["Band"]) <= {"high", "medium"}  # default filter
 
 
@@ -171,7 +173,7 @@ def test_partners_page_reads_the_dbt_column_names_too(dash_home):
     no_errors(at)
     m = metrics(at)
     assert m["Go-live on time"] == "50.0%" and m["At-risk projects"] == "1"
-    assert set(at.dataframe[0].value["partner_id"]) == {"p-two"}
+    assert set(at.dataframe[0].value["Partner"]) == {"p-two"}
 
 
 def test_shipped_tenants_on_an_empty_lake_show_not_available_states(tmp_path, monkeypatch):
@@ -181,6 +183,8 @@ def test_shipped_tenants_on_an_empty_lake_show_not_available_states(tmp_path, mo
     monkeypatch.delenv("TENANTLAKE_TENANTS_DIR", raising=False)
     monkeypatch.delenv("TENANTLAKE_USERS", raising=False)
     monkeypatch.setenv("TENANTLAKE_HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "drops").mkdir(parents=True)
+    (tmp_path / "home" / "drops" / ".demo.json").write_text("{}")  # a demo home: demo users
     if not tenants_dir().is_dir():
         pytest.skip("no tenants/ folder in this checkout")
     at = open_app("admin")

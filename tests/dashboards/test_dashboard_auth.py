@@ -29,7 +29,7 @@ def test_users_file_path_from_env(dash_home):
 
 def test_shipped_demo_users_file_is_valid(monkeypatch):
     monkeypatch.delenv("TENANTLAKE_USERS", raising=False)
-    users = load_users()
+    users = load_users(auth.DEFAULT_USERS_FILE)
     assert users.get("admin").role == "platform_admin"
     assert {u.role for u in users.users} >= {"platform_admin", "partner_manager",
                                               "tenant_executive", "tenant_ops", "analyst"}
@@ -68,5 +68,5 @@ def test_shipped_demo_users_match_the_shipped_tenants(monkeypatch):
     if not tenants_dir().is_dir():
         pytest.skip("no tenants/ folder in this checkout")
     tenants = load_tenants(tenants_dir())
-    for user in load_users().users:
+    for user in load_users(auth.DEFAULT_USERS_FILE).users:
         assert scope_for(user, tenants), f"demo user {user.id!r} would see no tenant"

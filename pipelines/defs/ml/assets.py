@@ -83,6 +83,8 @@ def _score_asset(model_name: str) -> dg.AssetsDefinition:
             # An explicit, visible status (a tenant without enough history, or a model that
             # has not yet beaten its baseline), not a failed run that blocks the tenant.
             context.log.warning(str(exc))
+            _publish_model_status(context, tenantlake.home, spec, tenant.id,
+                                  {"served": "not scored", "reason": str(exc)})
             yield dg.MaterializeResult(metadata={"status": "not_scored", "reason": str(exc)})
             yield dg.AssetCheckResult(
                 check_name="drift", asset_key=key, passed=True,
@@ -98,12 +100,42 @@ def _score_asset(model_name: str) -> dg.AssetsDefinition:
             "model_version": res.model_version,
         })
         drift = drift_report(spec, tenant.id, tenantlake.home, as_of=as_of)
+        _publish_model_status(context, tenantlake.home, spec, tenant.id, {
+            "served": "champion", "registered_model": res.registered_model,
+            "model_version": res.model_version, "as_of": as_of.isoformat(),
+            "rows": res.rows}, drift=drift, registered_model=res.registered_model,
+            version=res.model_version)
         yield dg.AssetCheckResult(
             check_name="drift", asset_key=key, passed=bool(drift.get("passed", True)),
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"report": dg.MetadataValue.json(drift)})
 
     return score_tenant
+
+
+def _publish_model_status(context, home, spec, tenant_id: str, status: dict, *,
+                          drift: dict | None = None, registered_model: str | None = None,
+                          version: str | None = None) -> None:
+    """What the dashboards' Models page shows for this tenant: what is served, the served
+    version's backtest against the baseline, and drift. A report, so a failure here is logged
+    and never fails the scoring run."""
+    from models_ml.framework import evaluate
+    from tenantlake.serving import publish_model_status
+
+    try:
+        backtest: list[dict] = []
+        if registered_model and version:
+            own = None if registered_model == spec.name else tenant_id
+            table = evaluate(spec, home, tenant_id=own, version=version)["table"]
+            backtest = [{**r, "baseline_name": spec.baseline_name} for r in table]
+            status = {**status, "baseline": spec.baseline_name,
+                      "primary_metric": spec.primary_metric,
+                      "trained_on": "this tenant" if own else "shared (tenants that share)"}
+        publish_model_status(home, tenant_id, spec.name, status=status, backtest=backtest,
+                             drift=drift)
+    except Exception as exc:  # noqa: BLE001 - a status report must not fail scoring
+        context.log.warning(f"tenant_id={tenant_id} model={spec.name}: model status not "
+                            f"published: {exc}")
 
 
 train_assets = [_train_asset(m) for m in MODEL_NAMES]
