@@ -271,19 +271,59 @@ class Quality(_Model):
         return v
 
 
+ALERT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: Roles that may approve or reject alerts when the tenant's policy does not say otherwise.
+DEFAULT_APPROVER_ROLES = ("platform_admin", "partner_manager", "tenant_ops")
+
+
 class Channel(_Model):
-    type: Literal["webhook", "slack", "email", "file"]
+    """Where alerts go. URLs and secrets are named by environment variable, never written here.
+
+    ``webhook``: Standard Webhooks-signed JSON POST (``secret_env`` holds one or two
+    space-separated ``whsec_...`` secrets; two during a rotation). ``slack``: a Slack-compatible
+    incoming webhook. ``email``: SMTP (server from ``smtp_url_env``, default
+    ``TENANTLAKE_SMTP_URL``). ``file``: a CSV/JSON/Parquet file per delivery batch under the
+    tenant's own export folder, for ERP import. ``rest``: a generic JSON call (e.g. create a CRM
+    task), one request per alert or, with ``batch: true``, one per batch whose response may
+    reject single rows.
+    """
+
+    type: Literal["webhook", "slack", "email", "file", "rest"]
     url_env: str | None = None
     secret_env: str | None = None
+    #: rest: env var holding a bearer token sent as ``Authorization: Bearer ...``.
+    auth_env: str | None = None
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    batch: bool = False
     to: list[str] = Field(default_factory=list)
-    path: str | None = None
-    format: Literal["csv", "json"] | None = None
+    from_address: str = "alerts@tenantlake.invalid"
+    smtp_url_env: str | None = None
+    path: str | None = Field(default=None, description=(
+        "file: folder relative to the tenant's export folder (<lake>/exports/alerts/tenant=<id>)"))
+    format: Literal["csv", "json", "parquet"] | None = None
+    #: Most deliveries per minute on this channel (None: no limit); the rest wait for later.
+    rate_per_minute: int | None = Field(default=None, ge=1)
+    #: Attempts before an alert is dead-lettered.
+    max_attempts: int = Field(default=8, ge=1, le=50)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
-    _env = field_validator("url_env", "secret_env")(classmethod(lambda cls, v: _check_env_name(v)))
+    _env = field_validator("url_env", "secret_env", "auth_env", "smtp_url_env")(
+        classmethod(lambda cls, v: _check_env_name(v)))
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = Path(v).parts
+        if Path(v).is_absolute() or ".." in parts or not parts or v.startswith("~"):
+            raise ValueError(f"file channel path {v!r} must be a relative folder inside the "
+                             "tenant's export folder (no '..', no absolute path)")
+        return v
 
     @model_validator(mode="after")
     def _needs(self) -> "Channel":
-        if self.type in ("webhook", "slack") and not self.url_env:
+        if self.type in ("webhook", "slack", "rest") and not self.url_env:
             raise ValueError(f"a {self.type} channel needs url_env (env var holding the URL)")
         if self.type == "email" and not self.to:
             raise ValueError("an email channel needs 'to' (list of addresses)")
@@ -292,25 +332,78 @@ class Channel(_Model):
         return self
 
 
+class AlertFilter(_Model):
+    """Keep a candidate only when ``field op value`` holds (e.g. risk_band in [high])."""
+
+    field: str
+    op: Literal["eq", "ne", "in", "not_in", "gt", "ge", "lt", "le"] = "eq"
+    value: Any
+
+
 class AlertRule(_Model):
+    """One alert rule: a model's predictions or a KPI, a threshold and/or a top-k budget.
+
+    Model rules alert on units whose probability is at least ``min_probability`` (and/or the
+    ``top_k`` highest). KPI rules alert when the latest period's value is ``below`` / ``above``
+    a number, misses the tenant's target (``breach_target``), or changed by more than
+    ``change_above`` (relative, vs the prior period). ``cooldown_days``: an entity alerted by
+    this rule is not alerted again within that many days.
+    """
+
     name: str
-    model: Literal["stockout", "churn", "project_failure"] | None = None
+    model: str | None = None
     kpi: str | None = None
     min_probability: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=1)
     below: float | None = None
     above: float | None = None
-    channel: str
+    breach_target: bool = False
+    change_above: float | None = Field(default=None, gt=0)
+    #: KPI rules: the grain of the KPI values compared (latest period of this grain).
+    grain: Literal["day", "week", "month"] = "month"
+    filters: list[AlertFilter] = Field(default_factory=list)
+    #: Entity key columns of the model's predictions (default: taken from the scored file).
+    entity: list[str] | None = None
+    cooldown_days: int = Field(default=7, ge=0)
+    channel: str | None = None
+    channels: list[str] = Field(default_factory=list)
     requires_approval: bool | None = None
     max_per_day: int = Field(default=50, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not ALERT_NAME_RE.fullmatch(v):
+            raise ValueError(f"alert rule name {v!r} must be a slug like 'stockout_risk_14d'")
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"^[a-z][a-z0-9_]{0,62}$", v):
+            raise ValueError(f"model {v!r} is not a model name (e.g. stockout, churn, "
+                             "project_failure, late_payment)")
+        return v
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Every channel of the rule (``channel`` first, then ``channels``), without repeats."""
+        out = [self.channel] if self.channel else []
+        return out + [c for c in self.channels if c not in out]
 
     @model_validator(mode="after")
     def _one_subject(self) -> "AlertRule":
         if (self.model is None) == (self.kpi is None):
             raise ValueError(f"alert rule {self.name!r}: set exactly one of 'model' or 'kpi'")
-        if self.model is not None and self.min_probability is None:
-            raise ValueError(f"alert rule {self.name!r}: a model rule needs min_probability")
-        if self.kpi is not None and self.below is None and self.above is None:
-            raise ValueError(f"alert rule {self.name!r}: a KPI rule needs 'below' or 'above'")
+        if self.model is not None and self.min_probability is None and self.top_k is None:
+            raise ValueError(f"alert rule {self.name!r}: a model rule needs min_probability "
+                             "or top_k")
+        if self.kpi is not None and self.below is None and self.above is None \
+                and not self.breach_target and self.change_above is None:
+            raise ValueError(f"alert rule {self.name!r}: a KPI rule needs 'below', 'above', "
+                             "'breach_target: true' or 'change_above'")
+        if not self.channel_names:
+            raise ValueError(f"alert rule {self.name!r}: set 'channel' (or 'channels')")
         return self
 
 
@@ -318,20 +411,44 @@ class Alerts(_Model):
     channels: dict[str, Channel] = Field(default_factory=dict)
     rules: list[AlertRule] = Field(default_factory=list)
 
+    @field_validator("channels")
+    @classmethod
+    def _channel_names(cls, v: dict[str, Channel]) -> dict[str, Channel]:
+        bad = [k for k in v if not ALERT_NAME_RE.fullmatch(k)]
+        if bad:
+            raise ValueError(f"channel name {bad[0]!r} must be a slug like 'ops_webhook'")
+        return v
+
     @model_validator(mode="after")
     def _channels_exist(self) -> "Alerts":
+        names = [r.name for r in self.rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"alert rule names must be unique; repeated: {', '.join(dupes)}")
         for r in self.rules:
-            if r.channel not in self.channels:
-                raise ValueError(
-                    f"alert rule {r.name!r} uses channel {r.channel!r}, which is not defined "
-                    f"under alerts.channels (defined: {', '.join(self.channels) or 'none'})")
+            for ch in r.channel_names:
+                if ch not in self.channels:
+                    raise ValueError(
+                        f"alert rule {r.name!r} uses channel {ch!r}, which is not defined "
+                        f"under alerts.channels (defined: {', '.join(self.channels) or 'none'})")
         return self
 
 
 class ApprovalPolicy(_Model):
     #: Default for rules that do not say: do alerts need a human approval before delivery?
     default: Literal["required", "not_required"] = "required"
+    #: E-mail addresses that may approve this tenant's alerts (besides the roles below).
     approvers: list[str] = Field(default_factory=list)
+    #: Dashboard roles that may approve/reject (within the tenants their role sees).
+    roles: list[Literal["platform_admin", "partner_manager", "tenant_ops",
+                        "tenant_executive", "analyst"]] = Field(
+        default_factory=lambda: list(DEFAULT_APPROVER_ROLES))
+
+    def required_for(self, rule: "AlertRule") -> bool:
+        """Whether alerts of ``rule`` wait for a person (the rule's own say, else the default)."""
+        if rule.requires_approval is not None:
+            return rule.requires_approval
+        return self.default == "required"
 
 
 class TenantConfig(_Model):
