@@ -295,7 +295,8 @@ def _kpi_rule(home: Home, tenant: TenantConfig, rule: AlertRule, now: dt.datetim
                        f"(limit {rule.change_above:.0%})")
     if not why:
         return [], f"{rule.kpi} {value:.4g}: no breach"
-    window = f"{rule.grain}:{_clean(row['period_start'])}"
+    period = pd.Timestamp(row["period_start"]).date().isoformat()
+    window = f"{rule.grain}:{period}"
     entity = {"kpi": rule.kpi}
     kept, note = _budget(tenant, rule, now, url, [(entity, window, row)])
     requires = tenant.approval_policy.required_for(rule)
@@ -308,7 +309,7 @@ def _kpi_rule(home: Home, tenant: TenantConfig, rule: AlertRule, now: dt.datetim
                 "tenant_id": tenant.id, "rule": rule.name,
                 "title": f"{rule.kpi.replace('_', ' ')} breach", "kpi": rule.kpi,
                 "entity": entity, "window": window, "grain": rule.grain,
-                "period_start": _clean(row["period_start"]), "value": round(value, 6),
+                "period_start": period, "value": round(value, 6),
                 "target": target, "prior_value": prior, "reasons": why,
             }
             out.append(Candidate(

@@ -25,7 +25,8 @@ app = typer.Typer(
 )
 
 # (module, how it is attached): a Typer sub-app named NAME, or commands registered on `app`.
-_AREAS = ("tenants", "contracts", "demo", "land", "kpi", "models", "pipeline", "ui", "users")
+_AREAS = ("tenants", "contracts", "demo", "land", "kpi", "models", "pipeline", "ui", "users",
+          "alerts")
 
 
 def _register() -> None:

@@ -35,6 +35,8 @@ class Script:
     reject_ids: set[str] = field(default_factory=set)
     #: batch REST calls: alert ids to list as rejected in a 200 response.
     reject_rows: dict[str, str] = field(default_factory=dict)
+    #: called with the request number before answering (tests kill the sender from here).
+    on_request: object = None
 
 
 class Receiver:
@@ -81,6 +83,8 @@ class Receiver:
                     rec.requests += 1
                     k = rec.requests
                 s = rec.script
+                if callable(s.on_request):
+                    s.on_request(k)
                 if k <= s.stall_first:
                     rec._stop.wait(s.stall_seconds)
                 if k <= s.fail_first:
