@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from pipelines.defs.alerts.assets import alert_delivery, alerts_delivery, alerts_job, alerts_outbox
 from pipelines.defs.ingest.assets import land_tenant_sources
 from pipelines.defs.ml.assets import score_assets, train_assets
 from pipelines.defs.serving.assets import serving_marts
@@ -33,9 +34,10 @@ from tenantlake.settings import disable_telemetry
 disable_telemetry()
 
 defs = dg.Definitions(
-    assets=[land_tenant_sources, dbt_models, serving_marts, *train_assets, *score_assets],
-    jobs=[tenant_pipeline_job, train_job, score_job],
-    schedules=[hourly_pull, daily_scoring, weekly_retrain],
+    assets=[land_tenant_sources, dbt_models, serving_marts, *train_assets, *score_assets,
+            alerts_outbox, alerts_delivery],
+    jobs=[tenant_pipeline_job, train_job, score_job, alerts_job],
+    schedules=[hourly_pull, daily_scoring, weekly_retrain, alert_delivery],
     sensors=[drop_folder_sensor],
     resources={
         "tenantlake": TenantlakeResource(),

@@ -28,9 +28,12 @@ train_job = dg.define_asset_job(
     "train_models", selection=TRAIN,
     description="Backtest and train every model on the tenants allowed to share; promote winners.",
 )
+#: Alert building and delivery run right after scoring, in the same per-tenant run.
+ALERTS = dg.AssetSelection.groups("alerts")
 score_job = dg.define_asset_job(
-    "score_tenant", selection=SCORE, partitions_def=tenant_partitions,
-    description="Score one tenant with the champion models; drift checks.",
+    "score_tenant", selection=SCORE | ALERTS, partitions_def=tenant_partitions,
+    description="Score one tenant with the champion models; drift checks; build and send its "
+                "alerts.",
 )
 
 

@@ -52,8 +52,12 @@ def test_scale_tenant_yaml_validates(tmp_path: Path):
         cfg = load_tenant_file(tenant_yaml.write(tmp_path, tid, dialect))
         assert cfg.id == tid and tid in cfg.display_name.lower().replace(" ", "-") or cfg.id
         for ch in cfg.alerts.channels.values():
-            if ch.type == "file":
-                assert tid in ch.path
+            if ch.type == "file":  # file drops land inside the tenant's own export folder
+                from tenantlake.alerts.channels import file_folder
+                from tenantlake.settings import Home
+
+                folder = file_folder(Home(tmp_path), tid, ch)
+                assert f"tenant={tid}" in folder.parts
 
 
 def test_kpi_targets_and_kpi_alerts_name_catalog_kpis():
