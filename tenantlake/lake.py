@@ -3,6 +3,7 @@
 Layout (DESIGN.md)::
 
     lake/raw/<entity>/tenant=<id>/date=<yyyy-mm-dd>/<batch>.parquet
+    lake/held/<entity>/tenant=<id>/date=<yyyy-mm-dd>/<batch>.parquet   (gate failed: blocked)
     lake/quarantine/<entity>/tenant=<id>/date=<yyyy-mm-dd>/<batch>.parquet
     lake/predictions/<model>/tenant=<id>/date=<yyyy-mm-dd>/part.parquet
     lake/serving/<mart>/tenant=<id>/part.parquet
@@ -27,7 +28,9 @@ from pathlib import Path
 
 from tenantlake.tenants import validate_tenant_id
 
-LAYERS = ("raw", "quarantine", "predictions", "serving", "exports")
+#: ``held`` keeps the batches whose quality gate failed: never read downstream (dbt reads
+#: ``raw`` only) until a corrected file replaces them or an operator releases them.
+LAYERS = ("raw", "held", "quarantine", "predictions", "serving", "exports")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,62}$")
 TMP_PREFIX = ".tmp-"
 

@@ -42,6 +42,9 @@ def _register() -> None:
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug output.")):
+    from tenantlake.redact import install
+
+    install()  # every log line of every library goes through one redaction
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import json
+import os
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
+
+from tenantlake.redact import escape_text, redact
 
 console = Console()
 err = Console(stderr=True)
 
 quarantine_app = typer.Typer(help="Inspect rows landing refused, with their reasons.",
                              no_args_is_help=True)
+
+
+class _LandGroup(TyperGroup):
+    """``tenantlake land ID`` lands (as ``land run ID``); ``land status|release`` are operator
+    actions on blocked batches. A tenant called like a sub-command lands with ``land run``."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+land_app = typer.Typer(
+    cls=_LandGroup, no_args_is_help=True,
+    help="Land a tenant's exports (tenantlake land ID), list blocked batches "
+         "(land status ID), release one (land release ID BATCH --reason TEXT).")
 
 
 def _load(tenant_id: str):
@@ -55,7 +75,7 @@ def land(
     try:
         report = land_tenant(tenant, home().ensure(), entity or None, run_gx=not no_gx)
     except (LandingConfigError, LandingError) as exc:
-        err.print(f"[red]✗ {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]✗ {redact(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
@@ -86,8 +106,14 @@ def _print_report(report) -> None:
                 style = "red" if c.blocking else "yellow"
                 console.print(f"[{style}]{e.entity}: {c.name}: {c.description}",
                               highlight=False, soft_wrap=True)
+    for e in report.entities.values():
+        if e.blocked_batches:
+            console.print(f"[red]{e.entity}: {len(e.blocked_batches)} batch(es) blocked and held "
+                          f"back ({', '.join(e.blocked_batches[:5])}): fix and re-send the "
+                          f"file, or `tenantlake land release {report.tenant_id} BATCH "
+                          "--reason TEXT`", highlight=False, soft_wrap=True)
     for msg in report.errors:
-        err.print(f"[red]✗ {msg}", highlight=False, soft_wrap=True)
+        err.print(f"[red]✗ {redact(msg)}", highlight=False, soft_wrap=True)
 
 
 @quarantine_app.command("show")
@@ -140,13 +166,73 @@ def quarantine_show(
             "FROM read_parquet(?, union_by_name=true, hive_partitioning=false) "
             "ORDER BY _source_file, _source_row LIMIT ?", [paths, limit - shown]).fetchall()
         for f, r, rule, fld, reason in rows:
-            table.add_row(name, str(f), "" if r is None else str(r), str(rule), fld or "",
-                          str(reason))
+            table.add_row(name, escape_text(str(f)), "" if r is None else str(r), str(rule),
+                          escape_text(fld or ""), escape_text(str(reason)))
         shown += len(rows)
     console.print(table)
     console.print(f"{shown} of {total:,} quarantined row(s) shown")
 
 
+def land_status(tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id.")) -> None:
+    """List the tenant's blocked batches with the gate's reasons, and the release audit.
+
+    Example: tenantlake land status acme-distribution
+    """
+    from tenantlake import store
+    from tenantlake.settings import home
+
+    tenant = _load(tenant_id)
+    url = home().store_url
+    blocked = store.ledger_blocked(tenant.id, url=url)
+    if not blocked:
+        console.print(f"no blocked batches for tenant {tenant.id}")
+    for b in blocked:
+        reasons = "; ".join(f"{r['check']}: {r['description']}"
+                            for r in json.loads(b.reasons or "[]"))
+        console.print(f"[red]blocked[/red] {b.batch_id} {b.entity} {escape_text(b.source_label)}"
+                      f" ({b.rows_in} rows): {escape_text(reasons)}", highlight=False,
+                      soft_wrap=True)
+    for a in store.audit_entries(tenant.id, url=url):
+        console.print(f"{a['at']:%Y-%m-%d %H:%M:%S} {a['action']} {a['batch_id']} {a['entity']} "
+                      f"by {a['actor']}: {escape_text(a['reason'])}", highlight=False,
+                      soft_wrap=True)
+
+
+def land_release(
+    tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id."),
+    batch_id: str = typer.Argument(..., metavar="BATCH", help="Blocked batch id (land status)."),
+    reason: str = typer.Option(..., "--reason", help="Why the batch may land (audited)."),
+    entity: str = typer.Option(None, "--entity", "-e", help="Only this entity of the batch."),
+) -> None:
+    """Let a blocked batch land despite its failed gate; the decision is audited.
+
+    The batch moves from lake/held into lake/raw and counts as landed; the audit keeps who
+    released it, when, why, and the gate's reasons it was blocked for.
+
+    Example: tenantlake land release acme-distribution b0123abcd --reason "bulk price change"
+    """
+    import getpass
+
+    from tenantlake.landing import LandingError
+    from tenantlake.landing.core import release_batch
+    from tenantlake.settings import home
+
+    tenant = _load(tenant_id)
+    actor = os.environ.get("TENANTLAKE_ACTOR") or getpass.getuser()
+    try:
+        rows = release_batch(tenant, home().ensure(), batch_id, reason=reason, actor=actor,
+                             entity=entity)
+    except LandingError as exc:
+        err.print(f"[red]✗ {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    for r in rows:
+        console.print(f"released {r.batch_id} ({r.entity}, {escape_text(r.source_label)}) by "
+                      f"{actor}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("land")(land)
+    land_app.command("run")(land)
+    land_app.command("status")(land_status)
+    land_app.command("release")(land_release)
+    app.add_typer(land_app, name="land")
     app.add_typer(quarantine_app, name="quarantine")

@@ -6,21 +6,29 @@ Write protocol per (unit, entity) batch — why each step is where it is:
 2. The batch id is derived from the unit's content hash, so the raw file name is deterministic:
    ``lake/raw/<entity>/tenant=<id>/date=<landing date>/<batch_id>.parquet``.
 3. Good rows stream into a temp file (``lake.atomic_write``), bad rows into the quarantine temp
-   file; both are fsynced and renamed into place only when the whole unit was read. A reader
+   file; both are fsynced and renamed only when the whole unit was read: the quarantine into
+   place, the good rows into ``lake/held`` (never read downstream). A reader
    never sees a file without a footer; a failed read leaves nothing. Rows whose key an
    earlier frame had are only known after the stream: they are taken out of the raw temp file
    and quarantined before the rename (:func:`_quarantine_duplicates`).
 4. Copies of the same batch under another date (a crash yesterday after the rename, before the
    ledger) and batches of an earlier version of the same file (same label, other content) are
    deleted: a changed file replaces its predecessor, never duplicates it.
-5. The ledger row is written last. Landing the same content again is a no-op; a crash between 3
-   and 5 re-lands the unit into the same file name on the next run — no duplicates either way.
+5. After every unit of the run was read, each new batch's quality gate is evaluated
+   (:func:`tenantlake.landing.gate.evaluate_gate`). A batch that passes is renamed from
+   ``held`` into ``raw`` and then recorded ``landed``; one that fails stays in ``held`` and is
+   recorded ``blocked`` with its reasons. The ledger row is written last. Landing the same
+   content again is a no-op (a blocked batch stays blocked and its reasons fail the gate again,
+   word for word); a crash between 3 and 5 re-lands the unit into the same file name on the
+   next run — no duplicates either way. A blocked batch leaves that state only when a corrected
+   file (same name, new content) replaces it, or by :func:`release_batch` (audited).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -34,6 +42,8 @@ import numpy as np
 import polars as pl
 
 from tenantlake import lake, store
+from tenantlake.redact import install as install_redaction
+from tenantlake.redact import redact, register_tenant_secrets
 from tenantlake.contracts import arrow_schema, get_contract
 from tenantlake.landing.errors import (
     DropFolderMissingError,
@@ -79,6 +89,9 @@ class RunContext:
     history: dict[str, float | None] = field(default_factory=dict)
     gx_sample_rows: int = 10_000
     run_gx: bool = True
+    #: Units read and staged this run: their ``on_landed`` (API/SQL cursors) runs only after
+    #: the gate recorded their batches, so a cursor never moves past an unrecorded unit.
+    staged_units: list = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- writers
@@ -178,6 +191,7 @@ class _StreamWriter:
         try:
             table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
             self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+            crash_point("mid_write")
         except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
             self._error = exc
 
@@ -283,13 +297,15 @@ class BatchWriter:
         tid = run.tenant.id
         name = f"{self.batch_id}.parquet"
         home_lake = run.home.lake
-        self.raw = _StreamWriter(lake.lake_path(home_lake, "raw", entity, tid,
+        self.name = name
+        self.raw = _StreamWriter(lake.lake_path(home_lake, "held", entity, tid,
                                                 run.landing_date) / name, arrow_schema(entity))
         self.quarantine = _StreamWriter(lake.lake_path(home_lake, "quarantine", entity, tid,
                                                        run.landing_date) / name)
-        self.drift = _StreamWriter(lake.lake_path(home_lake, "raw", f"{entity}__drift", tid,
+        self.drift = _StreamWriter(lake.lake_path(home_lake, "held", f"{entity}__drift", tid,
                                                   run.landing_date) / name)
         self.rows_in = self.landed = self.quarantined = self.filtered = 0
+        self.dropped_duplicates = 0
         self.keys = KeyTracker()
         self.max_event = None
         self.missing_required: set[str] = set()
@@ -395,40 +411,157 @@ class BatchWriter:
 
     # ------------------------------------------------------------------ end of unit
     def commit(self) -> int:
-        """Rename files into place, drop superseded copies, write the ledger row."""
-        written = self.raw.commit() + self.quarantine.commit() + self.drift.commit()
-        superseded = self._superseded()
-        self._remove_batch_files(self.batch_id, keep_date=self.run.landing_date)
+        """Rename the files of the read unit into place: good rows into ``held``, quarantine
+        into ``quarantine``. Nothing is landed yet: see :meth:`finalize`."""
+        crash_point("before_rename")
+        return self.raw.commit() + self.quarantine.commit() + self.drift.commit()
+
+    def finalize(self, reasons: list[dict[str, str]]) -> None:
+        """After the gate: land the batch (held -> raw) or record it blocked with ``reasons``."""
+        blocked = bool(reasons)
+        finalize_batch(self.run.home.lake, self.run.tenant.id, self.entity, self.batch_id,
+                       self.run.landing_date, land=not blocked)
+        superseded = _superseded(self.run, self.entity, self.unit.label, self.batch_id,
+                                 only_blocked=blocked)
         for old in superseded:
-            self._remove_batch_files(old, keep_date=None)
-        if not self.missing_required:
-            store.ledger_record(store.LedgerEntry(
-                tenant_id=self.run.tenant.id, entity=self.entity, source=self.source_name,
-                source_label=self.unit.label, content_hash=self.unit.content_hash,
-                batch_id=self.batch_id, landing_date=self.run.landing_date,
-                rows_in=self.rows_in, rows_landed=self.landed,
-                rows_quarantined=self.quarantined, landed_at=self.run.ingested_at),
-                replaces=superseded, url=self.run.store_url)
-        return written
-
-    def _superseded(self) -> list[str]:
-        entries = store.ledger_for_label(self.run.tenant.id, self.entity, self.unit.label,
-                                         url=self.run.store_url)
-        return [e.batch_id for e in entries if e.batch_id != self.batch_id]
-
-    def _remove_batch_files(self, batch_id: str, keep_date: str | None) -> None:
-        tid = self.run.tenant.id
-        for layer, name in (("raw", self.entity), ("quarantine", self.entity),
-                            ("raw", f"{self.entity}__drift")):
-            part = lake.lake_path(self.run.home.lake, layer, name, tid)
-            for p in part.glob(f"date=*/{batch_id}.parquet"):
-                if keep_date is None or p.parent.name != f"date={keep_date}":
-                    p.unlink(missing_ok=True)
+            remove_batch_files(self.run.home.lake, self.run.tenant.id, self.entity, old)
+        crash_point("before_ledger")
+        store.ledger_record(store.LedgerEntry(
+            tenant_id=self.run.tenant.id, entity=self.entity, source=self.source_name,
+            source_label=self.unit.label, content_hash=self.unit.content_hash,
+            batch_id=self.batch_id, landing_date=self.run.landing_date,
+            rows_in=self.rows_in, rows_landed=self.landed,
+            rows_quarantined=self.quarantined, landed_at=self.run.ingested_at,
+            status=store.BLOCKED if blocked else store.LANDED,
+            reasons=json.dumps(reasons) if blocked else None),
+            replaces=superseded, url=self.run.store_url)
 
     def abort(self, exc: BaseException) -> None:
         self.keys.close()
         for w in (self.raw, self.quarantine, self.drift):
             w.abort(exc)
+
+
+
+def _superseded(run: RunContext, entity: str, label: str, batch_id: str, *,
+                only_blocked: bool) -> list[str]:
+    """Batches of earlier versions of the same file/unit label that ``batch_id`` replaces.
+
+    A landed batch replaces every earlier version; a blocked one replaces only earlier
+    *blocked* versions (the last good version stays landed until a good one replaces it).
+    """
+    entries = store.ledger_for_label(run.tenant.id, entity, label, url=run.store_url)
+    return [e.batch_id for e in entries if e.batch_id != batch_id
+            and (not only_blocked or e.status == store.BLOCKED)]
+
+
+def _batch_dirs(lake_root, tenant_id: str, entity: str) -> list[tuple[str, object]]:
+    return [(layer, lake.lake_path(lake_root, layer, name, tenant_id))
+            for layer in ("raw", "held", "quarantine")
+            for name in (entity, f"{entity}__drift") if not (layer == "quarantine"
+                                                             and name != entity)]
+
+
+def remove_batch_files(lake_root, tenant_id: str, entity: str, batch_id: str,
+                       layers: tuple[str, ...] = ("raw", "held", "quarantine"),
+                       keep_date: str | None = None) -> None:
+    """Delete a batch's files in ``layers`` (every date partition but ``keep_date``)."""
+    for layer, part in _batch_dirs(lake_root, tenant_id, entity):
+        if layer not in layers:
+            continue
+        for p in part.glob(f"date=*/{batch_id}.parquet"):
+            if keep_date is None or p.parent.name != f"date={keep_date}":
+                p.unlink(missing_ok=True)
+
+
+def finalize_batch(lake_root, tenant_id: str, entity: str, batch_id: str, date: str, *,
+                   land: bool) -> None:
+    """Move a held batch into ``raw`` (``land``) or make sure no copy of it is in ``raw``.
+
+    Copies under other dates (a crash on another day between rename and ledger) are removed
+    either way, so a batch exists at most once.
+    """
+    remove_batch_files(lake_root, tenant_id, entity, batch_id, keep_date=date)
+    name = f"{batch_id}.parquet"
+    for ds in (entity, f"{entity}__drift"):
+        held = lake.lake_path(lake_root, "held", ds, tenant_id, date) / name
+        raw = lake.lake_path(lake_root, "raw", ds, tenant_id, date) / name
+        if not land:
+            raw.unlink(missing_ok=True)
+        elif held.exists():
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(held, raw)
+            lake._fsync_dir(raw.parent)
+
+
+def release_batch(tenant: TenantConfig, home, batch_id: str, *, reason: str, actor: str,
+                  entity: str | None = None) -> list[store.LedgerEntry]:
+    """Let a blocked batch through (every entity it feeds, or ``entity``), audited.
+
+    The ledger row is marked released (with the audit row) first, then the files move from
+    ``held`` to ``raw``; a crash in between is repaired by :func:`reconcile_released` at the
+    start of the next landing. Returns the ledger rows released.
+    """
+    if not reason or not reason.strip():
+        raise LandingError(f"tenant {tenant.id!r}: releasing batch {batch_id!r} needs a reason "
+                           "(--reason TEXT): it is kept in the audit log")
+    url = home.store_url
+    rows = [e for e in store.ledger_for_batch(tenant.id, batch_id, url=url)
+            if e.status == store.BLOCKED and (entity is None or e.entity == entity)]
+    if not rows:
+        raise LandingError(f"tenant {tenant.id!r}: no blocked batch {batch_id!r}"
+                           + (f" of {entity}" if entity else "")
+                           + "; `tenantlake land status " + tenant.id + "` lists them")
+    for e in rows:
+        store.ledger_release(tenant.id, e.entity, batch_id, actor=actor, reason=reason.strip(),
+                             url=url)
+        _move_released(home, tenant.id, e)
+    return rows
+
+
+def _move_released(home, tenant_id: str, e: store.LedgerEntry) -> None:
+    finalize_batch(home.lake, tenant_id, e.entity, e.batch_id, e.landing_date, land=True)
+    for old in store.ledger_for_label(tenant_id, e.entity, e.source_label, url=home.store_url):
+        if old.batch_id != e.batch_id and old.status != store.BLOCKED:
+            remove_batch_files(home.lake, tenant_id, e.entity, old.batch_id)
+            store.ledger_delete(tenant_id, e.entity, old.batch_id, url=home.store_url)
+
+
+def reconcile_released(home, tenant_id: str) -> None:
+    """Finish releases a crash interrupted (ledger says released, file still in held)."""
+    for e in store.ledger_released(tenant_id, url=home.store_url):
+        held = lake.lake_path(home.lake, "held", e.entity, tenant_id, e.landing_date) / \
+            f"{e.batch_id}.parquet"
+        if held.exists():
+            _move_released(home, tenant_id, e)
+
+
+#: Where :func:`crash_point` kills the process (tests of crash safety): ``stage`` or
+#: ``stage:n`` (the n-th time that point is reached) in ``$TENANTLAKE_CRASH_AT``.
+CRASH_ENV = "TENANTLAKE_CRASH_AT"
+_crash_hits: dict[str, int] = {}
+
+
+def crash_point(stage: str) -> None:
+    """SIGKILL this process at a named stage when ``$TENANTLAKE_CRASH_AT`` asks for it.
+
+    Why a hook rather than a timer: a kill after a random sleep mostly lands in interpreter
+    start-up; a named point makes every crash test hit exactly the stage it means to.
+    Stages: ``mid_read`` (after a frame was read), ``mid_write`` (after a row group was
+    written, before the footer), ``before_rename`` (all files written, none renamed),
+    ``before_ledger`` (files renamed into place, ledger row not written).
+    """
+    want = os.environ.get(CRASH_ENV)
+    if not want:
+        return
+    name, _, nth = want.partition(":")
+    if name != stage:
+        return
+    _crash_hits[stage] = _crash_hits.get(stage, 0) + 1
+    if _crash_hits[stage] >= int(nth or 1):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------- the run
@@ -441,6 +574,7 @@ class _EntityRun:
     new_batches: list[dict] = field(default_factory=list)
     unit_errors: list[str] = field(default_factory=list)
     missing_required: dict[str, list[str]] = field(default_factory=dict)
+    writers: list["BatchWriter"] = field(default_factory=list)
     max_event: object = None
     gx_batches: list[tuple[str, GxSampler]] = field(default_factory=list)
 
@@ -453,6 +587,8 @@ def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *
     :class:`DropFolderMissingError` when a file source's drop folder does not exist; every
     per-file problem is reported (``report.errors`` + a failed blocking check) instead.
     """
+    install_redaction()
+    register_tenant_secrets(tenant)
     log = TenantLog(_log, {"tenant_id": tenant.id})
     validate_mappings(tenant)
     wanted = list(entities) if entities else list(tenant.entities)
@@ -468,6 +604,7 @@ def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *
     removed = lake.clean_orphans(home.lake)
     if removed:
         log.info("removed %d orphaned temp file(s) of killed writers", removed)
+    reconcile_released(home, tenant.id)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     run = RunContext(tenant=tenant, home=home, landing_date=now.date().isoformat(),
                      ingested_at=now, store_url=home.store_url, log=log,
@@ -481,16 +618,34 @@ def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *
     for e in wanted:
         rep, er = report.entities[e], runs[e]
         gx = run_gx_check(tenant, e, er.gx_batches) if (run_gx and er.gx_batches) else None
+        # earlier blocked batches, except those a new version of the same file replaces now
+        new_labels = {w.unit.label for w in er.writers}
+        before = [{"batch_id": b.batch_id, "label": b.source_label,
+                   "reasons": json.loads(b.reasons or "[]")}
+                  for b in store.ledger_blocked(tenant.id, e, url=run.store_url)
+                  if b.source_label not in new_labels]
         rep.gate = evaluate_gate(tenant, rep, new_batches=er.new_batches,
                                  history_median=run.history[e], max_event=er.max_event,
-                                 unit_errors=er.unit_errors,
+                                 unit_errors=er.unit_errors, blocked_before=before,
                                  missing_required=er.missing_required, gx=gx, now=now)
+        for w in er.writers:
+            reasons = rep.gate.blocked.get(w.batch_id, [])
+            w.finalize(reasons)
+            if reasons:
+                rep.rows_landed -= w.landed
+                rep.rows_held += w.landed
+                run.log.warning("entity=%s %s blocked as batch %s: %s", e, w.unit.label,
+                                w.batch_id, "; ".join(r["check"] for r in reasons))
+        rep.blocked_batches = [b.batch_id for b in store.ledger_blocked(
+            tenant.id, e, url=run.store_url)]
         level = logging.INFO if rep.gate.passed else logging.WARNING
         log.log(level, "entity=%s rows_in=%d landed=%d quarantined=%d skipped_units=%d gate=%s%s",
                 e, rep.rows_in, rep.rows_landed, rep.rows_quarantined, rep.units_skipped,
                 "passed" if rep.gate.passed else "FAILED",
                 "" if rep.gate.passed else " (" + "; ".join(
                     c.name for c in rep.gate.failed if c.blocking) + ")")
+    for unit in run.staged_units:
+        unit.on_landed()
     return report
 
 
@@ -540,8 +695,9 @@ def _source_error_message(tenant_id: str, source_name: str, source: Source,
     detail = str(exc).strip() if isinstance(exc, LandingError) else \
         f"{type(exc).__name__}: {str(exc).strip()}"
     detail = detail.removeprefix(f"tenant {tenant_id!r}, source {source_name!r}: ")
-    return (f"tenant {tenant_id!r}, source {source_name!r} ({_source_where(source)}): pulling "
-            f"units failed, the source's remaining units were not landed: {detail}")
+    return redact(f"tenant {tenant_id!r}, source {source_name!r} ({_source_where(source)}): "
+                  f"pulling units failed, the source's remaining units were not landed: "
+                  f"{detail}")
 
 
 def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUnit,
@@ -570,6 +726,7 @@ def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUn
     plans: dict[tuple, tuple[EntityPlan, list[str]]] = {}
     try:
         for first_row, frame in _prefetch(unit.frames()):
+            crash_point("mid_read")
             schema = {n: t for n, t in frame.schema.items() if n not in RESERVED}
             key = tuple(schema.items())
             for e in pending:
@@ -592,8 +749,8 @@ def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUn
     except Exception as exc:  # noqa: BLE001 - one bad unit must not stop the tenant
         for w in writers.values():
             w.abort(exc)
-        msg = str(exc) if isinstance(exc, LandingError) else \
-            f"tenant {tenant.id!r}: {unit.label}: {type(exc).__name__}: {exc}"
+        msg = redact(str(exc) if isinstance(exc, LandingError) else
+                     f"tenant {tenant.id!r}: {unit.label}: {type(exc).__name__}: {exc}")
         log.error("%s", msg)
         report.errors.append(msg)
         for e in pending:
@@ -603,7 +760,7 @@ def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUn
     elapsed = time.perf_counter() - started
     for e in pending:
         report.entities[e].seconds += elapsed / len(pending)
-    unit.on_landed()
+    run.staged_units.append(unit)
 
 
 def _quarantine_duplicates(run: RunContext, source_name: str, source: Source, unit: SourceUnit,
@@ -715,7 +872,11 @@ def _account(rep: EntityReport, er: _EntityRun, w: BatchWriter, written: int,
             rep.missing_optional_columns.append(c)
     if w.missing_required:
         er.missing_required[unit.label] = sorted(w.missing_required)
-    er.new_batches.append({"label": unit.label, "rows_in": w.rows_in, "batch_id": w.batch_id})
+    er.new_batches.append({"label": unit.label, "rows_in": w.rows_in, "batch_id": w.batch_id,
+                           "rows_quarantined": w.quarantined, "rows_landed": w.landed,
+                           "missing_required": sorted(w.missing_required)})
+    er.writers.append(w)
+    rep.rows_duplicate_dropped += w.dropped_duplicates
     if w.max_event is not None and (er.max_event is None or w.max_event > er.max_event):
         er.max_event = w.max_event
     if w.sampler.frame is not None:

@@ -174,57 +174,129 @@ def run_gx_check(tenant: TenantConfig, entity: str, batches: list[tuple[str, GxS
                         "failures": failures[:20]})
 
 
+def _batch_checks(tenant: TenantConfig, entity: str, new_batches: list[dict],
+                  history_median: float | None, max_event: object,
+                  gx: CheckResult | None, now: dt.datetime) -> dict[str, dict[str, str]]:
+    """Blocking failures per new batch: ``{batch_id: {check: description}}``.
+
+    Why per batch: a batch counts as landed only when its own gate passes, so one bad file is
+    held back while the good files of the same run land. Freshness is the exception: it is a
+    property of the entity (is its newest event recent enough?); when it fails, every new
+    batch of the run is stale with it.
+    """
+    q = tenant.quality
+    out: dict[str, dict[str, str]] = {}
+
+    def fail(b: dict, check: str, desc: str) -> None:
+        out.setdefault(b["batch_id"], {})[check] = desc
+
+    for b in new_batches:
+        if b.get("missing_required"):
+            fail(b, "required_columns",
+                 f"tenant {tenant.id!r}, entity {entity!r}, {b['label']}: required column(s) "
+                 f"missing: {', '.join(b['missing_required'])}")
+        n, bad = b["rows_in"], b.get("rows_quarantined", 0)
+        share = bad / n if n else 0.0
+        if share > q.max_bad_share:
+            fail(b, "bad_share", f"{b['label']}: {bad} of {n} rows quarantined ({share:.1%}; "
+                                 f"limit {q.max_bad_share:.1%} in quality.max_bad_share)")
+        if history_median and n < q.min_row_ratio * history_median:
+            fail(b, "row_count", f"{b['label']} ({n} rows) collapsed below "
+                                 f"{q.min_row_ratio:.0%} of the recent median "
+                                 f"{history_median:g} rows (quality.min_row_ratio)")
+    ev = get_contract(entity).event_date
+    limit = q.freshness_limit(entity)
+    if ev and max_event is not None and limit is not None:
+        age = _age_hours(max_event, now)
+        if age > limit:
+            for b in new_batches:
+                if b.get("rows_landed", 1):
+                    fail(b, "freshness", f"newest {ev} landed is {max_event} ({age:.0f} h old; "
+                                         f"limit {limit:g} h in quality.freshness_hours)")
+    if gx is not None:
+        labels = {b["batch_id"]: b["label"] for b in new_batches}
+        per: dict[str, list[str]] = {}
+        for f in gx.metadata.get("failures", []):
+            per.setdefault(f["batch_id"], []).append(
+                f"{f['type']}({f['kwargs'].get('column') or f['kwargs'].get('column_list')}) "
+                f"unexpected={f['unexpected_count']}")
+        if not gx.passed and not per:  # a suite that could not run fails every batch
+            per = {b["batch_id"]: [gx.description] for b in new_batches}
+        for bid, items in per.items():
+            if bid in labels:
+                fail({"batch_id": bid}, "great_expectations",
+                     f"{labels[bid]}: GX suite failed: " + "; ".join(items[:5]))
+    return out
+
+
+def _age_hours(max_event: object, now: dt.datetime) -> float:
+    latest = max_event if isinstance(max_event, dt.datetime) else dt.datetime.combine(
+        max_event, dt.time()) + dt.timedelta(days=1)
+    return (now - latest).total_seconds() / 3600
+
+
 def evaluate_gate(tenant: TenantConfig, rep: EntityReport, *, new_batches: list[dict],
                   history_median: float | None, max_event: object, unit_errors: list[str],
-                  missing_required: dict[str, list[str]], gx: CheckResult | None,
-                  now: dt.datetime) -> GateResult:
-    """Build the gate of one entity from what the run saw (see module docstring)."""
+                  gx: CheckResult | None, now: dt.datetime,
+                  blocked_before: list[dict] | None = None,
+                  missing_required: dict[str, list[str]] | None = None) -> GateResult:
+    """Build the gate of one entity from what the run saw (see module docstring).
+
+    ``new_batches`` are this run's batches (``batch_id``, ``label``, ``rows_in``,
+    ``rows_quarantined``, ``rows_landed``, ``missing_required``); ``blocked_before`` the batches
+    earlier runs blocked and nobody released or replaced (``batch_id``, ``label``, ``reasons``:
+    [{check, description}]). The result's ``blocked`` maps each new batch that failed to its
+    reasons; the blocking checks fail while any batch, new or earlier, is blocked for them,
+    with the same words every run.
+    """
     q = tenant.quality
     gate = GateResult()
-    gate.add(CheckResult(
-        "required_columns", not missing_required, True,
-        "every unit has the required columns" if not missing_required else
-        f"tenant {tenant.id!r}, entity {rep.entity!r}: required column(s) missing: " + "; ".join(
-            f"{f}: {', '.join(cols)}" for f, cols in missing_required.items()),
-        {"units": missing_required}))
+    per_batch = _batch_checks(tenant, rep.entity, new_batches, history_median, max_event, gx,
+                              now)
+    gate.blocked = {bid: [{"check": c, "description": d} for c, d in fails.items()]
+                    for bid, fails in per_batch.items()}
+    failing: dict[str, list[str]] = {}
+    for b in blocked_before or []:
+        for r in b["reasons"]:
+            failing.setdefault(r["check"], []).append(r["description"])
+    for fails in per_batch.values():
+        for c, d in fails.items():
+            failing.setdefault(c, []).append(d)
+    held = [b["batch_id"] for b in blocked_before or []]
+
+    def add(name: str, ok_desc: str, metadata: dict | None = None) -> None:
+        descs = list(dict.fromkeys(failing.get(name, [])))
+        gate.add(CheckResult(name, not descs, True, "; ".join(descs) if descs else ok_desc,
+                             {**(metadata or {}), **({"blocked_batches": held} if held else {})}))
+
+    add("required_columns", "every unit has the required columns",
+        {"units": missing_required or {}})
     gate.add(CheckResult(
         "readable_units", not unit_errors, True,
         "every unit was readable" if not unit_errors else "; ".join(unit_errors[:5]),
         {"errors": unit_errors[:20]}))
     share = rep.rows_quarantined / rep.rows_in if rep.rows_in else 0.0
-    gate.add(CheckResult(
-        "bad_share", share <= q.max_bad_share, True,
-        f"{rep.rows_quarantined} of {rep.rows_in} rows quarantined ({share:.1%}; limit "
-        f"{q.max_bad_share:.1%})", {"bad_share": share, "max_bad_share": q.max_bad_share}))
-    if history_median and new_batches:
-        low = [b for b in new_batches if b["rows_in"] < q.min_row_ratio * history_median]
-        gate.add(CheckResult(
-            "row_count", not low, True,
-            (f"{len(low)} batch(es) collapsed below {q.min_row_ratio:.0%} of the recent median "
-             f"{history_median:g} rows: " + ", ".join(f"{b['label']} ({b['rows_in']} rows)"
-                                                     for b in low[:5]))
-            if low else f"batch sizes within {q.min_row_ratio:.0%} of the recent median "
-                        f"{history_median:g}",
-            {"median_rows": history_median, "batches": [b["rows_in"] for b in new_batches]}))
-    else:
-        gate.add(CheckResult("row_count", True, True,
-                             "no history or no new batch: nothing to compare",
-                             {"median_rows": history_median}))
+    add("bad_share", f"every batch within the bad-row limit {q.max_bad_share:.1%} (this run: "
+                     f"{rep.rows_quarantined} of {rep.rows_in} rows quarantined)",
+        {"bad_share": share, "max_bad_share": q.max_bad_share})
+    add("row_count", f"batch sizes within {q.min_row_ratio:.0%} of the recent median "
+                     f"{history_median:g}" if history_median and new_batches else
+        "no history or no new batch: nothing to compare",
+        {"median_rows": history_median, "batches": [b["rows_in"] for b in new_batches]})
     ev = get_contract(rep.entity).event_date
+    limit = q.freshness_limit(rep.entity)
     if ev and max_event is not None:
-        latest = max_event if isinstance(max_event, dt.datetime) else dt.datetime.combine(
-            max_event, dt.time()) + dt.timedelta(days=1)
-        age = (now - latest).total_seconds() / 3600
-        limit = tenant.quality.freshness_limit(rep.entity)
+        age = _age_hours(max_event, now)
         sla = (f"limit {limit:g} h" if limit is not None else
                f"no freshness SLA set for {rep.entity} in quality.freshness_hours, so not blocking")
-        gate.add(CheckResult(
-            "freshness", limit is None or age <= limit, limit is not None,
-            f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; {sla})",
-            {"max_event": str(max_event), "age_hours": age, "limit_hours": limit}))
+        desc = f"newest {ev} landed is {max_event} ({max(age, 0):.0f} h old; {sla})"
+        meta = {"max_event": str(max_event), "age_hours": age, "limit_hours": limit}
+        if limit is None and "freshness" not in failing:
+            gate.add(CheckResult("freshness", True, False, desc, meta))
+        else:
+            add("freshness", desc, meta)
     else:
-        gate.add(CheckResult("freshness", True, True,
-                             "no event date or no new rows landed: not evaluated"))
+        add("freshness", "no event date or no new rows landed: not evaluated")
     gate.add(CheckResult(
         "schema_drift", not rep.drift_columns, False,
         "no new source columns" if not rep.drift_columns else
@@ -235,6 +307,9 @@ def evaluate_gate(tenant: TenantConfig, rep: EntityReport, *, new_batches: list[
         "all optional columns present" if not rep.missing_optional_columns else
         f"landed as nulls: {', '.join(rep.missing_optional_columns)}",
         {"columns": rep.missing_optional_columns}))
-    if gx is not None:
-        gate.add(gx)
+    if gx is not None or "great_expectations" in failing:
+        descs = list(dict.fromkeys(failing.get("great_expectations", [])))
+        base = gx or CheckResult("great_expectations", True, True, "")
+        gate.add(CheckResult("great_expectations", not descs, True,
+                             "; ".join(descs) if descs else base.description, base.metadata))
     return gate

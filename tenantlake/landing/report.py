@@ -23,6 +23,8 @@ class CheckResult:
 class GateResult:
     passed: bool = True
     checks: list[CheckResult] = field(default_factory=list)
+    #: New batches this run blocked: {batch_id: [{"check", "description"}]}.
+    blocked: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -40,7 +42,8 @@ class EntityReport:
 
     ``rows_in`` counts the rows that belong to the entity: rows a mapping's ``where`` filter
     drops are *not* part of the entity (they are reported as ``rows_filtered``), so the invariant
-    ``rows_in == rows_landed + rows_quarantined`` holds for every run.
+    ``rows_in == rows_landed + rows_held + rows_quarantined + rows_duplicate_dropped`` holds for
+    every run (``rows_held``: good rows of batches the gate blocked).
     """
 
     entity: str
@@ -49,11 +52,17 @@ class EntityReport:
     rows_landed: int = 0
     rows_quarantined: int = 0
     rows_filtered: int = 0
+    #: Good rows of batches whose gate failed: kept in lake/held, not landed.
+    rows_held: int = 0
+    #: Exact copies of an earlier row (same key, same values): counted and dropped.
+    rows_duplicate_dropped: int = 0
     units_seen: int = 0
     units_skipped: int = 0
     bytes_written: int = 0
     seconds: float = 0.0
     batch_ids: list[str] = field(default_factory=list)
+    #: Batches held back by the gate (this run's and earlier runs' still blocked).
+    blocked_batches: list[str] = field(default_factory=list)
     drift_columns: list[str] = field(default_factory=list)
     missing_optional_columns: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

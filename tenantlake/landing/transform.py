@@ -440,7 +440,7 @@ class EntityPlan:
             c = pl.col(col.name)
             if self.exprs[col.name][2] is not None:
                 out.append(("unmapped_code", col.name, pl.col(_UNMAPPED + col.name),
-                            pl.format(f"{col.name}: code '{{}}' has no entry in "
+                            _format(f"{col.name}: code '{{}}' has no entry in "
                                       f"value_maps.{col.name}",
                                       pl.col(_UNMAPPED + col.name + "v"))))
             fmt = self._fmt(col)
@@ -450,7 +450,7 @@ class EntityPlan:
             present = (rawc.str.len_bytes() > 0) if self._raw_dtypes[col.name] == pl.String \
                 else rawc.is_not_null()
             out.append(("type", col.name, c.is_null() & present,
-                        pl.format(f"{col.name}: cannot parse '{{}}' as {col.dtype}{how}", raw)))
+                        _format(f"{col.name}: cannot parse '{{}}' as {col.dtype}{how}", raw)))
         for col in self.contract.columns:
             if col.name in self.exprs and col.required:
                 out.append(("required", col.name, pl.col(col.name).is_null(),
@@ -461,21 +461,21 @@ class EntityPlan:
             c = pl.col(col.name)
             if col.allowed:
                 out.append(("allowed_values", col.name, ~c.is_in(list(col.allowed)),
-                            pl.format(f"{col.name}: '{{}}' is not one of "
+                            _format(f"{col.name}: '{{}}' is not one of "
                                       f"{', '.join(col.allowed)}", c)))
             if col.min_value is not None:
                 out.append(("min_value", col.name, c < col.min_value,
-                            pl.format(f"{col.name}: {{}} is below the minimum "
+                            _format(f"{col.name}: {{}} is below the minimum "
                                       f"{col.min_value:g}", c)))
             if col.max_value is not None:
                 out.append(("max_value", col.name, c > col.max_value,
-                            pl.format(f"{col.name}: {{}} is above the maximum "
+                            _format(f"{col.name}: {{}} is above the maximum "
                                       f"{col.max_value:g}", c)))
             if col.not_future:
                 limit = self.now + FUTURE_SKEW
                 lim = pl.lit(limit.date()) if col.dtype == "date" else pl.lit(limit)
                 out.append(("not_future", col.name, c > lim,
-                            pl.format(f"{col.name}: {{}} is in the future (more than a day "
+                            _format(f"{col.name}: {{}} is in the future (more than a day "
                                       "ahead of the landing clock)", c)))
         rules = {"delivered_date_not_before_ship_date": ("delivered_date", "ship_date"),
                  "resolved_at_not_before_created_at": ("resolved_at", "created_at")}
@@ -483,7 +483,7 @@ class EntityPlan:
             late, early = rules[rule]
             if late in self.exprs and early in self.exprs:
                 out.append((rule, late, pl.col(late) < pl.col(early),
-                            pl.format(f"{late} {{}} is before {early} {{}}", pl.col(late),
+                            _format(f"{late} {{}} is before {early} {{}}", pl.col(late),
                                       pl.col(early))))
         return [(r, f, m.fill_null(False), msg) for r, f, m, msg in out]
 
@@ -556,7 +556,7 @@ class EntityPlan:
                           pl.col(ERR_MSG)))
         for r, f, m, message in self.checks:
             if r == "field_too_long":
-                chain.append((m, pl.lit(r), pl.col("__tlf__"), pl.format(
+                chain.append((m, pl.lit(r), pl.col("__tlf__"), _format(
                     f"{{}}: value longer than {MAX_FIELD_CHARS} characters",
                     pl.col("__tlf__"))))
             else:
@@ -576,7 +576,7 @@ class EntityPlan:
         """The ``_reason`` of a duplicate row, quoting its (canonical) key values."""
         key_txt = pl.concat_str([pl.lit(f"{k}=") + pl.col(k).cast(pl.String).fill_null("")
                                  for k in self.contract.key], separator=", ")
-        return pl.format("duplicate key ({}): an earlier row of this batch has the same key "
+        return _format("duplicate key ({}): an earlier row of this batch has the same key "
                          "(the first one is kept)", key_txt)
 
     def duplicate_rows(self, frame: pl.DataFrame, first_row: int,
@@ -606,6 +606,24 @@ class EntityPlan:
                                if n not in (ERR_RULE, ERR_FIELD, ERR_MSG, ROW_COLUMN,
                                             "_source_row")])
         return pl.concat([values, why], how="horizontal")
+
+
+def _format(template: str, *exprs: pl.Expr) -> pl.Expr:
+    """``pl.format`` built from ``concat_str`` (nulls print as ``null``).
+
+    Why: polars 2.1's ``str.format`` panicked ("assertion failed: i < self.len()") on some
+    filtered frames of two or more bad rows; ``concat_str`` does the same job without it.
+    """
+    parts = template.split("{}")
+    if len(parts) != len(exprs) + 1:
+        raise ValueError(f"template {template!r} needs {len(parts) - 1} values")
+    out: list[pl.Expr] = []
+    for text, e in zip(parts, [*exprs, None]):
+        if text:
+            out.append(pl.lit(text))
+        if e is not None:
+            out.append(e.cast(pl.String).fill_null("null"))
+    return pl.concat_str(out)
 
 
 def _first_match(chain: list[tuple[pl.Expr, ...]], i: int) -> pl.Expr:

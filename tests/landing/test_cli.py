@@ -35,7 +35,8 @@ def test_land_json_and_quarantine_show(tl_home, drop, tmp_path, monkeypatch):
 
 
 def test_failed_gate_exits_1(tl_home, drop, tmp_path, monkeypatch):
-    _write_tenant(tmp_path, monkeypatch, make_tenant({"erp": csv_source()}))
+    _write_tenant(tmp_path, monkeypatch, make_tenant({"erp": csv_source()},
+                                                     quality={"max_bad_share": 0.05}))
     (drop / "a.csv").write_text(lines_csv(2) + f"O99,1,S,-5,1,{D1}\n")
     res = runner.invoke(app, ["land", "acme", "--no-gx"])
     assert res.exit_code == 1 and "bad_share" in res.stdout

@@ -90,10 +90,14 @@ def test_header_only_file_lands_nothing_and_is_not_an_error(tl_home, drop):
     assert raw_rows(tl_home) == 0
 
 
-def test_zero_byte_file_lands_nothing(tl_home, drop):
+def test_zero_byte_file_is_refused_naming_the_fix(tl_home, drop):
+    """An export that failed half-way is 0 bytes: never 'landed with 0 rows' in silence."""
     (drop / "a.csv").write_bytes(b"")
     report = land(tl_home, make_tenant({"erp": csv_source()}))
-    assert ol(report).rows_in == 0 and not report.errors and ol(report).gate.passed
+    assert ol(report).rows_in == 0 and not ol(report).gate.passed
+    assert len(report.errors) == 1
+    assert "'acme'" in report.errors[0] and "a.csv is empty (0 bytes)" in report.errors[0]
+    assert "re-export" in report.errors[0]
 
 
 def test_bom_is_not_part_of_the_first_column_name(tl_home, drop):
@@ -201,9 +205,12 @@ def test_missing_required_column_is_a_clear_error(tl_home, drop):
     q = quarantine(tl_home)[0]
     assert (q["_rule"], q["_field"]) == ("missing_required_column", "sku")
     assert "sku: required column missing in a.csv" in q["_reason"]
-    assert not check(rep, "required_columns").passed
-    # not recorded in the ledger: the next run reports it again
-    assert ol(land(tl_home, make_tenant({"erp": csv_source()}))).units_skipped == 0
+    first = check(rep, "required_columns")
+    assert not first.passed
+    # recorded blocked: the next run does not re-read it, and fails with the same words
+    again = ol(land(tl_home, make_tenant({"erp": csv_source()})))
+    assert again.units_skipped == 1 and not again.gate.passed
+    assert check(again, "required_columns").description == first.description
 
 
 def test_unmapped_status_code(tl_home, drop):
@@ -397,7 +404,8 @@ def test_expressions_constants_where_and_timezones(tl_home, drop):
                         "csat": 'to_float(col("Score")) / 1'},
         "where": 'type == "T"'}}
     src = csv_source("t.csv", ent, timestamp_format="%d.%m.%Y %H:%M", timezone="Europe/Berlin")
-    rep = land(tl_home, make_tenant({"sup": src}, quality={"freshness_hours": {"default": 1e6}}))
+    rep = land(tl_home, make_tenant({"sup": src}, quality={"freshness_hours": {"default": 1e6},
+                                                          "max_bad_share": 1.0}))
     t = rep.entities["tickets"]
     assert (t.rows_in, t.rows_filtered, t.rows_landed) == (2, 1, 1)
     assert rules(tl_home, "tickets") == [("resolved_at_not_before_created_at", "resolved_at")]
@@ -439,7 +447,7 @@ def test_entity_not_sent_is_reported_not_an_error(tl_home, drop):
 
 def test_bad_share_blocks(tl_home, drop):
     (drop / "a.csv").write_text(lines_csv(5) + f"O9,1,S,-1,1,{D1}\n")
-    rep = ol(land(tl_home, make_tenant({"erp": csv_source()})))
+    rep = ol(land(tl_home, make_tenant({"erp": csv_source()}, quality={"max_bad_share": 0.05})))
     assert not check(rep, "bad_share").passed and not rep.gate.passed
 
 

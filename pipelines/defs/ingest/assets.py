@@ -7,12 +7,14 @@ blocking quality-gate check, so a bad batch of one entity stops exactly what dep
 that tenant alone.
 """
 
+import json
 
 import dagster as dg
 
 from pipelines.partitions import tenant_partitions
 from pipelines.resources import TenantlakeResource
 from tenantlake.contracts import CONTRACTS, ENTITY_NAMES
+from tenantlake.redact import redact, redact_obj
 
 
 def raw_key(entity: str) -> dg.AssetKey:
@@ -87,7 +89,8 @@ def land_tenant_sources(context: dg.AssetExecutionContext, tenantlake: Tenantlak
             check_name="quality_gate",
             passed=er.gate.passed,
             severity=dg.AssetCheckSeverity.ERROR,
-            description="; ".join(f"{c.name}: {c.description}" for c in failed) or "all passed",
-            metadata={c.name: dg.MetadataValue.json({"passed": c.passed, **c.metadata})
-                      for c in er.gate.checks},
+            description=redact("; ".join(f"{c.name}: {c.description}" for c in failed))
+            or "all passed",
+            metadata={c.name: dg.MetadataValue.json(redact_obj(json.loads(json.dumps(
+                {"passed": c.passed, **c.metadata}, default=str)))) for c in er.gate.checks},
         )

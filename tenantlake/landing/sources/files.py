@@ -154,28 +154,122 @@ def read_file(path: Path, source: Source, tenant: TenantConfig,
                "parquet": read_parquet, "xlsx": read_xlsx}
     reader = readers[source.format or "csv"]
     try:
+        if _is_empty(path):
+            raise SourceFileError(
+                f"tenant {tenant.id!r}: {label} is empty (0 bytes): an export that failed "
+                "half-way looks like this; nothing from this file was landed; fix: re-export "
+                "it, or remove it from the drop folder", tenant_id=tenant.id, file=label)
         yield from reader(path, source)
-    except SourceFileError:
-        raise
+    except SourceFileError as exc:
+        if exc.tenant_id:
+            raise
+        raise SourceFileError(f"tenant {tenant.id!r}: cannot read {label} as {source.format}: "
+                              f"{exc}; nothing from this file was landed",
+                              tenant_id=tenant.id, file=label) from None
+    except DuplicateHeaderError as exc:
+        raise SourceFileError(f"tenant {tenant.id!r}: {label}: {exc}; nothing from this file "
+                              "was landed", tenant_id=tenant.id, file=label) from None
     except Exception as exc:  # noqa: BLE001 - any parser failure refuses the whole file
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SourceFileError(
-            f"tenant {tenant.id!r}: cannot read {label} as {source.format}: {msg}; nothing from "
-            "this file was landed", tenant_id=tenant.id, file=label) from exc
+            f"tenant {tenant.id!r}: cannot read {label} as {source.format}: {msg}"
+            f"{_reader_hint(path, source, msg)}; nothing from this file was landed",
+            tenant_id=tenant.id, file=label) from None
 
 
-def _dedupe(names: list[str]) -> list[str]:
-    """Unique, non-empty column names (``a, a, '' -> a, a_2, column_3``)."""
+class DuplicateHeaderError(ValueError):
+    """A header names the same column twice (landing could only guess which one is meant)."""
+
+
+def _dedupe(names: list[str], *, strict: bool = False,
+            hint: str = "rename one of them in the export") -> list[str]:
+    """Unique, non-empty column names (``'' -> column_3``).
+
+    A non-empty name given twice is refused when ``strict`` (file headers: landing would take
+    an arbitrary one of the two columns), else numbered (``a, a -> a, a_2``).
+    """
     out: list[str] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, n in enumerate(names, 1):
-        n = (n or "").strip() or f"column_{i}"
+        n = (n or "").replace("\ufeff", "").strip() or f"column_{i}"
+        if strict and n in seen:
+            raise DuplicateHeaderError(
+                f"the header names column {n!r} twice (columns {seen[n]} and {i}); "
+                f"fix: {hint}")
         base, k = n, 2
         while n in seen:
             n, k = f"{base}_{k}", k + 1
-        seen.add(n)
+        seen[n] = i
         out.append(n)
     return out
+
+
+_CSV_DUP_HINT = ("rename one of them in the export, or set csv.header: false with "
+                 "csv.skip_rows: 1 and map the columns by position (f0, f1, ...)")
+
+#: Byte-order marks, longest first (the UTF-32-LE mark starts with the UTF-16-LE one).
+BOMS = ((b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16"), (b"\xff\xfe", "utf-16"))
+_MAGIC = ((b"PAR1", "parquet", "Parquet"), (b"PK\x03\x04", "xlsx", "an Excel (zip) workbook"),
+          (b"\xd0\xcf\x11\xe0", "xlsx", "a legacy Excel (.xls) workbook: save it as .xlsx"))
+
+
+def _head(path: Path, n: int = 4096) -> bytes:
+    opener = gzip.open if path.suffix == ".gz" or _is_gzip(path) else open
+    with opener(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def text_encoding(path: Path, source: Source, fmt: str) -> str:
+    """The encoding to read a text file with: the declared one, or the one its BOM declares.
+
+    A UTF-16/32 byte-order mark is a declaration by the exporting program, so with the default
+    ``csv.encoding`` (utf-8) the file is read in the BOM's encoding; a BOM that contradicts an
+    explicitly declared other encoding refuses the file naming ``csv.encoding``. Bytes of
+    another format (Parquet, Excel) in a text source refuse the file naming ``format``.
+    """
+    head = _head(path)
+    for magic, fmt_name, what in _MAGIC:
+        if head.startswith(magic):
+            raise SourceFileError(
+                f"the file is {what} (it starts with {magic!r}), not {fmt}; fix: set "
+                f"format: {fmt_name} for this source (or give such files their own source)",
+                tenant_id="", file=str(path))
+    declared = source.csv.encoding.lower().replace("_", "-")
+    for bom, enc in BOMS:
+        if head.startswith(bom):
+            if declared.startswith(enc) or (enc != "utf-8" and declared in ("utf-8", "utf8")):
+                return "utf-8" if enc == "utf-8" else enc
+            raise SourceFileError(
+                f"the file starts with a {enc.upper()} byte-order mark but csv.encoding is "
+                f"{source.csv.encoding!r}; fix: set csv.encoding: {enc}",
+                tenant_id="", file=str(path))
+    if head.count(b"\x00") > len(head) // 4:
+        raise SourceFileError(
+            f"the file is binary or UTF-16/32 without a byte-order mark ({head.count(0)} NUL "
+            f"bytes in its first {len(head)}); fix: set csv.encoding (utf-16-le, utf-16-be...) "
+            "or the right format", tenant_id="", file=str(path))
+    return source.csv.encoding
+
+
+def _reader_hint(path: Path, source: Source, msg: str) -> str:
+    """The YAML option that fixes a raw reader error, as ``; fix: ...`` (or nothing)."""
+    if "straddl" in msg:
+        return (f" (a field or row longer than the {CSV_BLOCK_BYTES >> 20} MiB read block: "
+                "almost always an unbalanced quote character); fix: check csv.quote_char "
+                "(set it to '' when the export does not quote), or the export")
+    if "codec can't decode" in msg or "invalid start byte" in msg:
+        return "; fix: set csv.encoding to the export's encoding (e.g. latin-1, cp1252, utf-16)"
+    if "Expected" in msg and "columns" in msg:
+        return "; fix: check csv.delimiter and csv.quote_char"
+    if source.format == "parquet" and ("magic" in msg.lower() or "footer" in msg.lower()):
+        return "; fix: the file is not Parquet (or was cut short): re-export it or set format"
+    return ""
 
 
 def _is_empty(path: Path) -> bool:
@@ -202,8 +296,9 @@ def read_csv(path: Path, source: Source) -> Iterator[tuple[int, pl.DataFrame]]:
     opts = source.csv
     parse = dict(delimiter=opts.delimiter, quote_char=opts.quote_char or False,
                  newlines_in_values=True)
-    enc = opts.encoding
-    names = _csv_header(path, opts, parse)
+    enc = text_encoding(path, source, "csv")
+    compression = "gzip" if _is_gzip(path) else "detect"
+    names = _csv_header(path, opts, parse, enc, compression)
     if not names:
         return
     bad_rows: list[tuple[int | None, str, int, int]] = []
@@ -212,8 +307,9 @@ def read_csv(path: Path, source: Source) -> Iterator[tuple[int, pl.DataFrame]]:
         bad_rows.append((row.number, row.text, row.expected_columns, row.actual_columns))
         return "skip"
 
+    stream = pa.input_stream(str(path), compression=compression)
     reader = pcsv.open_csv(
-        pa.input_stream(str(path), compression="detect"),
+        stream,
         read_options=pcsv.ReadOptions(column_names=names, encoding=enc,
                                       skip_rows=opts.skip_rows + (1 if opts.header else 0),
                                       block_size=CSV_BLOCK_BYTES,
@@ -227,7 +323,7 @@ def read_csv(path: Path, source: Source) -> Iterator[tuple[int, pl.DataFrame]]:
     first = 1
     malformed = 0
     with contextlib.closing(reader):
-        for batch in reader:
+        for batch in _offset_errors(reader, stream):
             frame = _decode_batch(batch, enc)
             yield first + malformed, frame
             first += frame.height
@@ -240,19 +336,40 @@ def read_csv(path: Path, source: Source) -> Iterator[tuple[int, pl.DataFrame]]:
         yield 0, _malformed_frame(names, bad_rows)
 
 
-def _csv_header(path: Path, opts, parse: dict) -> list[str]:
-    """Column names of a CSV (``f0, f1, ...`` without a header), deduplicated."""
+def _offset_errors(reader, stream):
+    """Batches of ``reader``; a reader error says how far into the file it happened."""
+    import pyarrow as pa
+
+    it = iter(reader)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            try:
+                where = f"near byte offset {stream.tell():,}"
+            except (OSError, ValueError):
+                where = "at an unknown offset"
+            raise ValueError(f"{where}: {str(exc).strip().splitlines()[0]}") from None
+        yield batch
+
+
+def _csv_header(path: Path, opts, parse: dict, encoding: str | None = None,
+                compression: str = "detect") -> list[str]:
+    """Column names of a CSV (``f0, f1, ...`` without a header); a repeated name refuses it."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     reader = pcsv.open_csv(
-        pa.input_stream(str(path), compression="detect"),
-        read_options=pcsv.ReadOptions(encoding=opts.encoding, skip_rows=opts.skip_rows,
+        pa.input_stream(str(path), compression=compression),
+        read_options=pcsv.ReadOptions(encoding=encoding or opts.encoding,
+                                      skip_rows=opts.skip_rows,
                                       autogenerate_column_names=not opts.header,
                                       block_size=1 << 20, use_threads=False),
         parse_options=pcsv.ParseOptions(**parse, invalid_row_handler=lambda r: "skip"))
     with contextlib.closing(reader):
-        return _dedupe(list(reader.schema.names))
+        return _dedupe(list(reader.schema.names), strict=True, hint=_CSV_DUP_HINT)
 
 
 def _decode_batch(batch, encoding: str) -> pl.DataFrame:
@@ -362,7 +479,8 @@ def _open_text(path: Path, encoding: str) -> io.TextIOBase:
 
 def read_jsonl(path: Path, source: Source) -> Iterator[tuple[int, pl.DataFrame]]:
     """JSON lines in chunks; a line that is not a JSON object is quarantined as malformed."""
-    enc = source.csv.encoding if source.csv.encoding != "utf-8" else "utf-8-sig"
+    enc = text_encoding(path, source, "jsonl")
+    enc = "utf-8-sig" if enc == "utf-8" else enc
     batch: list[tuple[int, dict | None, str | None]] = []
     with _open_text(path, enc) as fh:
         for num, line in enumerate(fh, 1):
@@ -387,7 +505,8 @@ def read_json(path: Path, source: Source) -> Iterator[tuple[int, pl.DataFrame]]:
     A top-level object holding one list of records (``{"data": [...]}``) is also accepted; that
     shape cannot be streamed with the standard library, so it is loaded whole.
     """
-    enc = source.csv.encoding if source.csv.encoding != "utf-8" else "utf-8-sig"
+    enc = text_encoding(path, source, "json")
+    enc = "utf-8-sig" if enc == "utf-8" else enc
     with _open_text(path, enc) as fh:
         head = fh.read(1 << 16)
         if not head.strip():
@@ -477,7 +596,9 @@ def read_xlsx(path: Path, source: Source) -> Iterator[tuple[int, pl.DataFrame]]:
         for _ in range(source.csv.skip_rows):
             next(rows, None)
         header = next(rows, None) if source.csv.header else None
-        names: list[str] | None = _dedupe([_to_str(h) or "" for h in header]) if header else None
+        names: list[str] | None = _dedupe(
+            [_to_str(h) or "" for h in header], strict=True,
+            hint="rename one of them in the sheet") if header else None
         batch: list[tuple[int, dict | None, str | None]] = []
         for num, row in enumerate(rows, 1):
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
