@@ -39,7 +39,9 @@ class Home:
 
     @property
     def drops(self) -> Path:
-        return self.root / "drops"
+        """The operator's drops root: every tenant's drop folder lies inside it (or inside an
+        extra root of :func:`extra_drop_roots`). ``$TENANTLAKE_DROPS_ROOT``, else ``drops/``."""
+        return drops_root(self.root)
 
     @property
     def warehouse(self) -> Path:
@@ -71,6 +73,32 @@ class Home:
         for p in (self.root, self.lake, self.drops, self.dagster_home, self.mlflow_artifacts):
             p.mkdir(parents=True, exist_ok=True)
         return self
+
+
+DROPS_ROOT_ENV = "TENANTLAKE_DROPS_ROOT"
+EXTRA_DROP_ROOTS_ENV = "TENANTLAKE_EXTRA_DROP_ROOTS"
+
+
+def drops_root(home_root: Path | Home) -> Path:
+    """The drops root of a home: ``$TENANTLAKE_DROPS_ROOT`` or ``<home>/drops`` (absolute)."""
+    root = home_root.root if isinstance(home_root, Home) else home_root
+    env = os.environ.get(DROPS_ROOT_ENV)
+    return Path(env).resolve() if env else Path(root).resolve() / "drops"
+
+
+def extra_drop_roots() -> dict[str, Path]:
+    """Extra drop roots the *platform* configuration allows (never a tenant's YAML).
+
+    ``$TENANTLAKE_EXTRA_DROP_ROOTS`` = ``name=/abs/path`` entries separated by ``os.pathsep``
+    (e.g. ``sftp=/srv/sftp:nas=/mnt/exports``); a tenant's ``drop_folder: "sftp:acme"`` then
+    means ``/srv/sftp/acme``. Entries that are not ``name=absolute path`` are ignored.
+    """
+    out: dict[str, Path] = {}
+    for item in (os.environ.get(EXTRA_DROP_ROOTS_ENV) or "").split(os.pathsep):
+        name, sep, path = item.partition("=")
+        if sep and name.strip() and os.path.isabs(path.strip()):
+            out[name.strip()] = Path(path.strip()).resolve()
+    return out
 
 
 def home() -> Home:

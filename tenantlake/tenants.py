@@ -62,6 +62,26 @@ def _check_env_name(v: str | None) -> str | None:
     return v
 
 
+def check_relative_path(value: str, what: str) -> str:
+    """Refuse a path that could leave the folder it is relative to (rule: confinement).
+
+    A tenant's YAML may only name paths *inside* its own drop folder: no absolute path, no
+    ``..``, no ``~`` or ``$VAR`` expansion (which would make the YAML's meaning depend on the
+    process that reads it).
+    """
+    p = value.replace("\\", "/")
+    rule = (f"{what} must stay inside the tenant's drop folder (rule: confinement — absolute "
+            "paths, '..', '~' and '$VARIABLES' are refused; extra roots are set by the operator "
+            "in TENANTLAKE_EXTRA_DROP_ROOTS, never in a tenant's YAML)")
+    if os.path.isabs(p) or p.startswith(("~", "/")) or re.match(r"^[A-Za-z]:", p):
+        raise ValueError(f"{value!r} is an absolute path: {rule}")
+    if ".." in p.split("/"):
+        raise ValueError(f"{value!r} contains '..': {rule}")
+    if "$" in p or "%" in p:
+        raise ValueError(f"{value!r} contains a variable: {rule}")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -124,7 +144,8 @@ class Source(_Model):
     # --- file drops
     path: str | None = Field(
         default=None,
-        description="Folder or glob, relative to the tenant's drop folder unless absolute.",
+        description="Folder or glob, relative to the tenant's drop folder (never absolute, "
+                    "never '..').",
     )
     format: Literal["csv", "jsonl", "json", "parquet", "xlsx"] | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)
@@ -187,6 +208,11 @@ class Source(_Model):
     @classmethod
     def _tz(cls, v: str | None) -> str | None:
         return _check_timezone(v)
+
+    @field_validator("path")
+    @classmethod
+    def _confined(cls, v: str | None) -> str | None:
+        return None if v is None else check_relative_path(v, "a source path")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "Source":
@@ -460,7 +486,10 @@ class TenantConfig(_Model):
     timezone: str = "UTC"
     share_training_data: bool = False
     drop_folder: str | None = Field(
-        default=None, description="Where file exports arrive; default <home>/drops/<id>")
+        default=None,
+        description="Where file exports arrive: a folder inside the tenant's own folder of the "
+                    "drops root ('<id>/exports'), optionally in an extra root the operator "
+                    "declared ('sftp:<id>'); default <drops root>/<id>")
     sources: dict[str, Source] = Field(default_factory=dict)
     branding: Branding = Field(default_factory=Branding)
     quality: Quality = Field(default_factory=Quality)
@@ -481,16 +510,54 @@ class TenantConfig(_Model):
     def _tz(cls, v: str) -> str:
         return _check_timezone(v)  # type: ignore[return-value]
 
+    @model_validator(mode="after")
+    def _drop_folder_confined(self) -> "TenantConfig":
+        if self.drop_folder is not None:
+            root_name, rel = _split_drop_folder(self.drop_folder)
+            check_relative_path(rel, "drop_folder")
+            first = rel.replace("\\", "/").strip("/").split("/")[0]
+            if first != self.id:
+                raise ValueError(
+                    f"drop_folder {self.drop_folder!r} is not inside the tenant's own folder "
+                    f"{self.id!r} of the drops root (rule: confinement — a tenant's files may "
+                    f"never be read from another tenant's folder); use e.g. "
+                    f"'{self.id}/exports'")
+            if root_name:
+                from tenantlake.settings import EXTRA_DROP_ROOTS_ENV, extra_drop_roots
+
+                if root_name not in extra_drop_roots():
+                    raise ValueError(
+                        f"drop_folder {self.drop_folder!r} names the drop root {root_name!r}, "
+                        f"which the platform configuration ({EXTRA_DROP_ROOTS_ENV}) does not "
+                        "declare")
+        return self
+
     @property
     def entities(self) -> list[str]:
         """Canonical entities this tenant sends, in contract order."""
         fed = {e for s in self.sources.values() for e in s.entities}
         return [e for e in ENTITY_NAMES if e in fed]
 
-    def drop_dir(self, home: Path) -> Path:
-        if self.drop_folder:
-            return Path(os.path.expandvars(os.path.expanduser(self.drop_folder)))
-        return home / "drops" / self.id
+    def drop_dir(self, home) -> Path:
+        """The tenant's drop folder under the drops root of ``home`` (a Home or its path)."""
+        from tenantlake.settings import drops_root, extra_drop_roots
+
+        if not self.drop_folder:
+            return drops_root(home) / self.id
+        root_name, rel = _split_drop_folder(self.drop_folder)
+        base = extra_drop_roots().get(root_name) if root_name else drops_root(home)
+        if base is None:
+            raise ValueError(f"tenant {self.id!r}: drop_folder {self.drop_folder!r} names an "
+                             f"undeclared drop root {root_name!r}")
+        return base / rel
+
+
+def _split_drop_folder(value: str) -> tuple[str, str]:
+    """``"sftp:acme/in"`` -> ("sftp", "acme/in"); ``"acme/in"`` -> ("", "acme/in")."""
+    name, sep, rel = value.partition(":")
+    if sep and re.fullmatch(r"[A-Za-z][\w-]*", name) and len(name) > 1:
+        return name, rel
+    return "", value
 
 
 # --------------------------------------------------------------------------- loading

@@ -41,8 +41,14 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
     """Land and gate each tenant, build and publish the landed ones, train (if asked or
     needed), score each tenant; every step a Dagster run in the project's instance."""
     from tenantlake.orchestrate import prepare_dagster_home, run_job
-    from tenantlake.tenants import load_tenants, validate_tenant_id
+    from tenantlake.tenants import TenantIdError, load_tenants, validate_tenant_id
 
+    try:  # before anything is created: a bad id never reaches a path
+        for t in tenants or []:
+            validate_tenant_id(t)
+    except TenantIdError as exc:
+        console.print(f"[red]{exc}", highlight=False)
+        raise typer.Exit(2) from None
     h = home()
     prepare_dagster_home(h)
     from pipelines.defs.transform.project import ensure_manifest

@@ -337,9 +337,19 @@ def test_symlink_outside_drop_folder_is_refused(tl_home, drop, tmp_path):
     assert not check(ol(report), "readable_units").passed and not report.passed
 
 
-def test_glob_escaping_the_drop_folder_is_refused(tl_home, drop, tmp_path):
-    (tmp_path / "home" / "drops" / "other.csv").write_text(lines_csv(2))
-    report = land(tl_home, make_tenant({"erp": csv_source("../*.csv")}))
+def test_glob_escaping_the_drop_folder_is_refused_by_the_configuration(tl_home, drop):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"contains '\.\.'.*rule: confinement"):
+        make_tenant({"erp": csv_source("../*.csv")})
+
+
+def test_glob_matching_a_symlinked_folder_outside_is_refused(tl_home, drop, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "x.csv").write_text(lines_csv(2))
+    os.symlink(outside, drop / "sub")
+    report = land(tl_home, make_tenant({"erp": csv_source("sub/*.csv")}))
     assert ol(report).rows_landed == 0 and "outside the drop folder" in report.errors[0]
 
 

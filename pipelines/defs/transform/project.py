@@ -10,17 +10,33 @@ from tenantlake.settings import PROJECT_ROOT, Home, disable_telemetry
 
 log = logging.getLogger(__name__)
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def dbt_target_dir(home: Home) -> Path:
+    """dbt's target folder for one project home (never the checkout, which homes share)."""
+    return home.root / "dbt" / "target"
+
+
+def manifest_path(home: Home) -> Path:
+    return dbt_target_dir(home) / "manifest.json"
 
 
 def dbt_env(home: Home) -> dict[str, str]:
-    """Environment dbt needs: where the warehouse and the lake are; telemetry off."""
+    """Environment dbt needs: where the warehouse and the lake are; telemetry off.
+
+    ``DBT_TARGET_PATH``/``DBT_LOG_PATH`` put dbt's compiled SQL, run results and logs under the
+    project home: in the checkout they grew by ~100 MB in a few runs and mixed the tenant ids
+    and paths of every home that ran there. dagster-dbt's per-run target folders are made under
+    ``DBT_TARGET_PATH`` too.
+    """
     disable_telemetry()
     return {
         "TENANTLAKE_WAREHOUSE": str(home.warehouse),
         "TENANTLAKE_LAKE": str(home.lake),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(dbt_target_dir(home)),
+        "DBT_LOG_PATH": str(home.root / "dbt" / "logs"),
     }
 
 
@@ -45,18 +61,22 @@ def ensure_manifest(home: Home | None = None) -> Path:
     Dagster builds the dbt assets from ``target/manifest.json`` at import time; parsing here
     (rather than committing the manifest) keeps it in step with what an analyst just edited.
     """
-    if MANIFEST.exists() and MANIFEST.stat().st_mtime >= _newest_source_mtime():
-        return MANIFEST
-    from dbt.cli.main import dbtRunner
-
     from tenantlake.settings import home as default_home
 
-    env = dbt_env(home or default_home())
+    home = home or default_home()
+    manifest = manifest_path(home)
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+        return manifest
+    from dbt.cli.main import dbtRunner
+
+    env = dbt_env(home)
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         res = dbtRunner().invoke(["parse", "--project-dir", str(DBT_PROJECT_DIR),
-                                  "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"])
+                                  "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet",
+                                  "--target-path", str(dbt_target_dir(home)),
+                                  "--log-path", env["DBT_LOG_PATH"]])
     finally:
         for k, v in old.items():
             if v is None:
@@ -65,5 +85,5 @@ def ensure_manifest(home: Home | None = None) -> Path:
                 os.environ[k] = v
     if not res.success:
         raise RuntimeError(f"dbt parse failed: {res.exception}")
-    log.info("parsed dbt project into %s", MANIFEST)
-    return MANIFEST
+    log.info("parsed dbt project into %s", manifest)
+    return manifest

@@ -27,7 +27,11 @@ from pathlib import Path
 
 import polars as pl
 
-from tenantlake.landing.errors import DropFolderMissingError, SourceFileError
+from tenantlake.landing.errors import (
+    DropFolderMissingError,
+    LandingConfigError,
+    SourceFileError,
+)
 from tenantlake.landing.sources.base import SourceUnit
 from tenantlake.tenants import Source, TenantConfig
 
@@ -50,34 +54,43 @@ _GLOB_CHARS = set("*?[")
 
 def drop_root(tenant: TenantConfig, home) -> Path:
     """The tenant's drop folder (``home`` may be a :class:`~tenantlake.settings.Home` or a path)."""
-    root = getattr(home, "root", home)
-    return Path(tenant.drop_dir(Path(root)))
+    return Path(tenant.drop_dir(home))
 
 
 def _base_and_pattern(source: Source, tenant: TenantConfig, home) -> tuple[Path, str]:
-    """(folder files must stay inside, absolute glob/path) for a file source."""
-    raw = os.path.expandvars(os.path.expanduser(source.path or ""))
-    if os.path.isabs(raw):
-        static = []
-        for part in Path(raw).parts:
-            if _GLOB_CHARS & set(part):
-                break
-            static.append(part)
-        base = Path(*static)
-        if base == Path(raw) and not base.is_dir():
-            base = base.parent
-        return base, raw
+    """(folder files must stay inside, glob/path inside it) for a file source.
+
+    Source paths are relative to the drop folder by configuration (``tenants.py`` refuses
+    absolute paths, ``..`` and variables); :func:`discover` still checks every match after
+    resolving symlinks.
+    """
     root = drop_root(tenant, home)
-    return root, str(root / raw)
+    return root, str(root / (source.path or ""))
 
 
 def check_drop_folder(source_name: str, source: Source, tenant: TenantConfig, home) -> None:
-    """Raise :class:`DropFolderMissingError` naming tenant and folder when it does not exist."""
+    """Raise naming tenant and folder when the drop folder is missing or escapes its root.
+
+    The folder must resolve (symlinks followed) inside the operator's drops root or an extra
+    root of the platform configuration, inside the tenant's own ``<root>/<tenant id>``: a
+    symlinked folder pointing elsewhere (``/etc``, another tenant's folder) is refused.
+    """
+    from tenantlake.settings import drops_root, extra_drop_roots
+
     base, _ = _base_and_pattern(source, tenant, home)
     if not base.is_dir():
         raise DropFolderMissingError(
             f"tenant {tenant.id!r}, source {source_name!r}: drop folder {base} does not exist "
             f"(create it, or set drop_folder in tenants/{tenant.id}.yml)")
+    resolved = base.resolve()
+    roots = [drops_root(home), *extra_drop_roots().values()]
+    own = [r / tenant.id for r in roots]
+    if not any(resolved == o or o in resolved.parents for o in own):
+        raise LandingConfigError(
+            f"tenant {tenant.id!r}, source {source_name!r}: drop folder {base} resolves to "
+            f"{resolved}, outside the tenant's own folder of the drops root "
+            f"({', '.join(str(o) for o in own)}) (rule: confinement; a symlinked drop folder "
+            "may not point elsewhere)")
 
 
 def discover(source_name: str, source: Source, tenant: TenantConfig,
