@@ -47,7 +47,8 @@ def entry_hash(prev_hash: str, *, tenant_id: str, seq: int, alert_id: str, actor
 
 @dataclass
 class Chain:
-    """Appends entries for one tenant inside an open transaction; :meth:`close` moves the head."""
+    """Appends entries for one tenant inside an open transaction; :meth:`close` writes them
+    and moves the head (call it before the transaction commits)."""
 
     conn: Connection
     tenant_id: str
@@ -56,6 +57,7 @@ class Chain:
     _start: int | None = None
     _exists: bool = False
     entries: int = field(default=0)
+    _rows: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         row = self.conn.execute(select(audit_heads.c.seq, audit_heads.c.entry_hash)
@@ -75,7 +77,7 @@ class Chain:
         h = entry_hash(self._hash, tenant_id=self.tenant_id, seq=seq, alert_id=alert_id,
                        actor=actor, at=at, from_state=from_state, to_state=to_state,
                        payload_hash=payload_hash, model_version=model_version, detail=d)
-        self.conn.execute(insert(audit).values(
+        self._rows.append(dict(
             tenant_id=self.tenant_id, seq=seq, alert_id=alert_id, actor=actor, at=at,
             from_state=from_state, to_state=to_state, payload_hash=payload_hash,
             model_version=model_version, detail=d, prev_hash=self._hash, entry_hash=h))
@@ -86,6 +88,8 @@ class Chain:
         """Move the head from where it was read to the last appended entry (compare-and-set)."""
         if self.entries == 0:
             return
+        self.conn.execute(insert(audit), self._rows)  # one round trip for the batch
+        self._rows = []
         if not self._exists:
             # A unique primary key: a second writer creating the same head fails, and retries.
             self.conn.execute(insert(audit_heads).values(
