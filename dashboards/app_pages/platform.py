@@ -84,3 +84,12 @@ else:
     widgets.table(published, key="pf-pub", tenant_id="all-tenants", what="published",
                   labels={"tenant_id": "Tenant", "dataset": "Dataset", "kind": "Kind",
                           "published_at": "Published"})
+
+st.subheader("Alert delivery")
+from tenantlake.alerts.access import delivery_table  # noqa: E402
+
+delivery = delivery_table([t for t in ids if ctx.scope.allows(t)])
+if delivery.empty:
+    st.info("No alerts built yet for any tenant.", icon=":material/notifications_off:")
+else:
+    st.dataframe(delivery, hide_index=True, width="stretch")

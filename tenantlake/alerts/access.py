@@ -63,3 +63,17 @@ def delivery_figures(tenant_id: str, url: str | None = None) -> dict:
         "held": hold[0] if hold else None,
         "held_since": hold[1].isoformat() if hold and isinstance(hold[1], dt.datetime) else None,
     }
+
+
+def delivery_table(tenant_ids: list[str], url: str | None = None):
+    """Delivery figures of several tenants (one row each) for the Platform page."""
+    import pandas as pd
+
+    rows = [delivery_figures(t, url=url) for t in tenant_ids]
+    rows = [r for r in rows if r["alerts"] or r["held"]]
+    cols = {"tenant_id": "Tenant", "alerts": "Alerts", "sent": "Sent",
+            outbox.DELIVERED: "Delivered", "retried": "Retried",
+            outbox.DEAD_LETTER: "Dead letters", outbox.PENDING: "Waiting for approval",
+            outbox.REJECTED: "Rejected", "latency_p50_s": "Latency p50 (s)",
+            "latency_max_s": "Latency max (s)", "held": "Held because"}
+    return pd.DataFrame(rows, columns=list(cols)).rename(columns=cols)

@@ -85,12 +85,13 @@ def stale_entities(tenant: TenantConfig, now: dt.datetime, url: str | None = Non
     landing in the operational store's ledger; entities without a limit never count."""
     from sqlalchemy import func, select
 
-    from tenantlake.store import engine, landing_ledger
+    from tenantlake.store import BLOCKED, engine, landing_ledger
 
     t = landing_ledger
     with engine(url).connect() as conn:
         last = dict(conn.execute(select(t.c.entity, func.max(t.c.landed_at))
-                                 .where(t.c.tenant_id == tenant.id).group_by(t.c.entity)).all())
+                                 .where(t.c.tenant_id == tenant.id, t.c.status != BLOCKED)
+                                 .group_by(t.c.entity)).all())
     now = now.astimezone(dt.timezone.utc).replace(tzinfo=None) if now.tzinfo else now
     out = []
     for entity in tenant.entities:
@@ -108,12 +109,31 @@ def stale_entities(tenant: TenantConfig, now: dt.datetime, url: str | None = Non
     return out
 
 
+def blocked_batches(tenant: TenantConfig, url: str | None = None) -> list[str]:
+    """Batches the landing gate blocked (and nobody released), as 'entity: checks'."""
+    import json
+
+    from tenantlake.store import ledger_blocked
+
+    out = []
+    for e in ledger_blocked(tenant.id, url=url):
+        try:
+            checks = ", ".join(sorted({r.get("check", "?") for r in json.loads(e.reasons or "[]")}))
+        except (ValueError, AttributeError):
+            checks = "blocked"
+        out.append(f"{e.entity} batch {e.batch_id} ({checks or 'blocked'})")
+    return out
+
+
 def hold_reason(tenant: TenantConfig, now: dt.datetime, *, gate_failures: list[str] | None = None,
                 url: str | None = None) -> str | None:
-    """Why this tenant's alerts must not leave now, or None."""
+    """Why this tenant's alerts must not leave now, or None: a batch blocked by the landing
+    gate (from the ledger), a failed gate check reported by the orchestrator
+    (``gate_failures``), or stale data."""
     parts = []
-    if gate_failures:
-        parts.append("quality gate failed: " + "; ".join(gate_failures))
+    failed = list(gate_failures or []) + blocked_batches(tenant, url)
+    if failed:
+        parts.append("quality gate failed: " + "; ".join(dict.fromkeys(failed)))
     stale = stale_entities(tenant, now, url)
     if stale:
         parts.append("stale data: " + "; ".join(stale))

@@ -23,6 +23,12 @@ class Fmt(str, Enum):
     json = "json"
 
 
+class ListFmt(str, Enum):
+    table = "table"
+    json = "json"
+    ids = "ids"
+
+
 def _now(value: str | None) -> dt.datetime | None:
     if not value:
         return None
@@ -97,7 +103,8 @@ def list_cmd(
     state: list[str] = typer.Option(None, "--state", help="Only these states (repeatable)."),
     rule: str = typer.Option(None, "--rule", help="Only this rule."),
     limit: int = typer.Option(None, "--limit", help="At most this many (newest first)."),
-    fmt: Fmt = typer.Option(Fmt.table, "--format", help="table or json."),
+    fmt: ListFmt = typer.Option(ListFmt.table, "--format",
+                                help="table, json, or ids (one alert id per line)."),
 ) -> None:
     """List alerts with their state (newest first).
 
@@ -109,7 +116,11 @@ def list_cmd(
     if bad:
         _fail(f"unknown state(s) {', '.join(bad)}; one of {', '.join(outbox.STATES)}")
     alerts = outbox.list_alerts(tenant, state or None, rule=rule, limit=limit)
-    if fmt is Fmt.json:
+    if fmt is ListFmt.ids:
+        for a in alerts:
+            typer.echo(a.alert_id)
+        return
+    if fmt is ListFmt.json:
         typer.echo(json.dumps([a.to_dict() for a in alerts], indent=2, default=str))
         return
     from rich.console import Console

@@ -216,3 +216,10 @@ def test_held_when_stale_or_gate_failed(tl_home, store_url):
     assert "quality gate failed: orders: bad_share" in outbox.get_hold("acme")[0]
     outbox.set_hold("acme", None, now=NOW)
     assert deliver(tl_home, {t.id: t}, now=NOW).delivered > 0
+    # a batch the landing gate blocked holds the tenant until it is fixed or released
+    ledger_record(LedgerEntry("acme", "orders", "erp", "o2.csv", "h2", "b2", "2026-11-24", 5, 0,
+                              5, NOW, status="blocked",
+                              reasons='[{"check": "bad_share", "description": "too many"}]'),
+                  url=store_url)
+    why = safety.hold_reason(t, NOW - dt.timedelta(hours=10))
+    assert why == "quality gate failed: orders batch b2 (bad_share)"
