@@ -69,7 +69,7 @@ def drop_folder_sensor(context: dg.SensorEvaluationContext):
 
     seen = json.loads(context.cursor or "{}")
     h = home()
-    for tid, tenant in sorted(load_tenants().items()):
+    for tid, tenant in sorted(load_tenants(skip_invalid=True).items()):
         drop = tenant.drop_dir(h)
         if not drop.is_dir():
             continue

@@ -15,7 +15,7 @@ from tenantlake.tenants import load_tenants
 
 
 def tenant_ids() -> list[str]:
-    return sorted(load_tenants())
+    return sorted(load_tenants(skip_invalid=True))
 
 
 tenant_partitions = dg.StaticPartitionsDefinition(tenant_ids())

@@ -27,4 +27,4 @@ class TenantlakeResource(dg.ConfigurableResource):
         return load_tenant(tenant_id)
 
     def tenants(self) -> dict[str, TenantConfig]:
-        return load_tenants()
+        return load_tenants(skip_invalid=True)

@@ -172,3 +172,103 @@ def consecutive_groups(job_name: str, tenants: Sequence[str]) -> list[list[str]]
             groups.append([key])
         previous = i
     return groups
+
+
+# ----------------------------------------------------------------------------- what a tenant has
+
+@dataclass
+class TenantSummary:
+    """What one tenant has after a run: landed entities, KPIs and models, each with a reason."""
+
+    tenant_id: str
+    #: entity -> {"landed": rows in the lake, "quarantined": refused rows}
+    entities: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: KPI name -> reason it is not available ("" when available)
+    kpis: dict[str, str] = field(default_factory=dict)
+    #: model -> {"status": "scored" | "not_scored" | "not_run", "detail": ...}
+    models: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def kpis_available(self) -> list[str]:
+        return [k for k, why in self.kpis.items() if not why]
+
+    @property
+    def kpis_not_available(self) -> dict[str, str]:
+        return {k: why for k, why in self.kpis.items() if why}
+
+    def as_dict(self) -> dict:
+        return {"tenant_id": self.tenant_id, "entities": self.entities,
+                "kpis_available": self.kpis_available,
+                "kpis_not_available": self.kpis_not_available, "models": self.models}
+
+
+def _count_rows(folder: Path) -> int:
+    import duckdb
+
+    files = sorted(str(p) for p in folder.rglob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        return 0
+    with duckdb.connect() as con:
+        return int(con.execute("select count(*) from read_parquet($files, union_by_name = true)",
+                               {"files": files}).fetchone()[0])
+
+
+def tenant_summary(cfg, home: Home) -> TenantSummary:
+    """Read back what ``cfg``'s tenant now has: rows per entity in the lake (and in
+    quarantine), which KPIs are available (from the published ``fct_kpi_values``; the reason
+    names the missing inputs) and, per model, whether it scored the tenant or why not (the
+    latest ``predictions/<model>`` materialization of the tenant's partition in Dagster)."""
+    from tenantlake.kpi import kpi_definitions
+    from tenantlake.lake import lake_path
+    from tenantlake.serving import read_serving
+
+    out = TenantSummary(cfg.id)
+    for entity in cfg.entities:
+        out.entities[entity] = {
+            "landed": _count_rows(lake_path(home.lake, "raw", entity, cfg.id)),
+            "quarantined": _count_rows(lake_path(home.lake, "quarantine", entity, cfg.id)),
+        }
+    defs = kpi_definitions()
+    df = read_serving(home, "fct_kpi_values", cfg.id, where="grain = $grain",
+                      params={"grain": "month"})
+    if df is None or df.empty:
+        out.kpis = {k: "not built yet (no published fct_kpi_values)" for k in defs}
+    else:
+        for k in defs:
+            rows = df[df["kpi_name"] == k]
+            if rows.empty:
+                out.kpis[k] = "no rows"
+            elif bool(rows["is_available"].any()):
+                out.kpis[k] = ""
+            else:
+                missing = next((m for m in rows["missing_inputs"] if isinstance(m, str) and m),
+                               "")
+                out.kpis[k] = f"not sent: {missing}" if missing else "inputs not sent"
+    out.models = _model_status(cfg.id, home)
+    return out
+
+
+def _model_status(tenant_id: str, home: Home) -> dict[str, dict[str, str]]:
+    import dagster as dg
+
+    from models_ml import SPECS
+
+    prepare_dagster_home(home)
+    instance = dg.DagsterInstance.get()
+    status: dict[str, dict[str, str]] = {}
+    for name in SPECS:
+        recs = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(["predictions", name]),
+                                  asset_partitions=[tenant_id]), limit=1).records
+        if not recs:
+            status[name] = {"status": "not_run", "detail": "not scored yet"}
+            continue
+        md = {k: getattr(v, "value", v) for k, v in recs[0].asset_materialization.metadata.items()}
+        if md.get("status") == "scored":
+            status[name] = {"status": "scored",
+                            "detail": f"{md.get('rows')} rows as of {md.get('as_of')} "
+                                      f"({md.get('registered_model')} v{md.get('model_version')})"}
+        else:
+            status[name] = {"status": str(md.get("status", "not_scored")),
+                            "detail": str(md.get("reason", ""))}
+    return status

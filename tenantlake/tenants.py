@@ -8,6 +8,7 @@ environment variable.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -26,7 +27,9 @@ from pydantic import (
 )
 
 from tenantlake.contracts import CONTRACTS, ENTITY_NAMES
-from tenantlake.settings import PROJECT_ROOT
+from tenantlake.settings import PROJECT_ROOT, Home
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TENANTS_DIR = PROJECT_ROOT / "tenants"
 
@@ -230,6 +233,24 @@ class Source(_Model):
             if not self.query_table:
                 raise ValueError("a sql source needs 'query_table'")
         return self
+
+
+KPI_CATALOG_CSV = PROJECT_ROOT / "dbt_project" / "seeds" / "kpi_definitions.csv"
+
+
+def kpi_names() -> list[str]:
+    """The KPI names of the catalog (``dbt_project/seeds/kpi_definitions.csv``), in file order.
+
+    Read here (not through :mod:`tenantlake.kpi`, which imports this module) so that a target on
+    a KPI that does not exist is refused when the YAML is loaded, naming the known ones.
+    """
+    import csv
+
+    try:
+        with open(KPI_CATALOG_CSV, newline="", encoding="utf-8") as fh:
+            return [row["kpi_name"] for row in csv.DictReader(fh)]
+    except FileNotFoundError:  # pragma: no cover - an installed package without the dbt project
+        return []
 
 
 def _check_timezone(v: str | None) -> str | None:
@@ -532,6 +553,17 @@ class TenantConfig(_Model):
                         "declare")
         return self
 
+    @field_validator("kpi_targets")
+    @classmethod
+    def _known_kpis(cls, v: dict[str, float]) -> dict[str, float]:
+        known = kpi_names()
+        unknown = sorted(k for k in v if k not in known)
+        if unknown and known:
+            raise ValueError(
+                f"unknown KPI(s) {', '.join(unknown)}; targets take the catalog's KPI names "
+                f"(`tenantlake kpi list`): {', '.join(known)}")
+        return v
+
     @property
     def entities(self) -> list[str]:
         """Canonical entities this tenant sends, in contract order."""
@@ -652,14 +684,24 @@ def tenants_dir() -> Path:
     return Path(os.environ.get("TENANTLAKE_TENANTS_DIR") or DEFAULT_TENANTS_DIR).resolve()
 
 
-def load_tenants(directory: Path | None = None) -> dict[str, TenantConfig]:
-    """All tenants in ``directory``; raises naming every problem of every bad file."""
+def load_tenants(directory: Path | None = None, *,
+                 skip_invalid: bool = False) -> dict[str, TenantConfig]:
+    """All tenants in ``directory``; raises naming every problem of every bad file.
+
+    With ``skip_invalid`` a file that does not validate is left out (its problems logged with
+    the file and field) instead of failing every tenant: what the pipeline, the sensors and the
+    partition set use, so one tenant's bad configuration never stops another tenant.
+    """
     out: dict[str, TenantConfig] = {}
     problems: list[ConfigProblem] = []
     for f in tenant_files([directory] if directory else None):
         try:
             cfg = load_tenant_file(f)
         except TenantConfigError as exc:
+            if skip_invalid:
+                for p in exc.problems:
+                    log.error("tenant file left out: %s", p)
+                continue
             problems += exc.problems
             continue
         if cfg.id in out:

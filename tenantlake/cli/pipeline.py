@@ -54,12 +54,12 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
     from pipelines.defs.transform.project import ensure_manifest
 
     ensure_manifest(h)
-    all_tenants = load_tenants()
+    # a tenant whose YAML does not validate is left out (its problems printed), never the rest
+    all_tenants = load_tenants(skip_invalid=True)
     ids = [validate_tenant_id(t) for t in (tenants or sorted(all_tenants))]
     unknown = [t for t in ids if t not in all_tenants]
     if unknown:
-        console.print(f"[red]unknown tenant(s): {', '.join(unknown)}; "
-                      "see `tenantlake tenants list`")
+        _explain_unknown(unknown)
         raise typer.Exit(2)
     outcomes = []
     log_dir = h.root / "logs" / time.strftime("%Y%m%dT%H%M%S")
@@ -106,6 +106,19 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
                 progress.advance(task)
     _summary(outcomes)
     return all(o.success for o in outcomes)
+
+
+def _explain_unknown(unknown: list[str]) -> None:
+    from tenantlake.tenants import TenantConfigError, load_tenant
+
+    for t in unknown:
+        try:
+            load_tenant(t)
+            console.print(f"[red]{t}: tenant file changed while loading; run again")
+        except TenantConfigError as exc:
+            console.print(f"[red]{t}: not run: {exc}", highlight=False)
+    console.print("fix the file(s) above (`tenantlake tenants validate`); see "
+                  "`tenantlake tenants list`")
 
 
 def _landed(outcome) -> int:
@@ -266,21 +279,31 @@ def _print_counts(counts: dict) -> None:
     console.print(table)
 
 
-def onboard(tenant_id: str = typer.Argument(..., help="Tenant id (tenants/<ID>.yml).")) -> None:
-    """Validate a new tenant's YAML and run its first backfill (land, check, dbt, score).
+def onboard(
+    tenant_id: str = typer.Argument(..., help="Tenant id (tenants/<ID>.yml)."),
+    train: str = typer.Option("auto", help="auto (train when no model is trained yet or new "
+                                           "rows landed) | always | never"),
+    fmt: str = typer.Option("table", "--format", help="Summary as table or json."),
+) -> None:
+    """Validate a new tenant's YAML and run its first backfill: land, gate, dbt, train or reuse
+    the models as governance allows (share_training_data), score; then print what the tenant
+    now has (entities and rows, KPIs available or why not, models served or why not).
 
     Example: tenantlake tenants onboard acme-distribution
     """
+    from tenantlake.cli.tenants import print_summary
+    from tenantlake.orchestrate import tenant_summary
     from tenantlake.tenants import TenantConfigError, load_tenant
 
     try:
         cfg = load_tenant(tenant_id)
     except (TenantConfigError, ValueError) as exc:
-        console.print(f"[red]{exc}")
+        console.print(f"[red]{exc}", highlight=False)
         raise typer.Exit(2) from None
     drop = cfg.drop_dir(home())
     console.print(f"onboarding {cfg.id} ({cfg.display_name}); drop folder: {drop}")
-    ok = run_pipeline([tenant_id], train="never")
+    ok = run_pipeline([tenant_id], train=train)
+    print_summary(tenant_summary(cfg, home()), fmt=fmt, console=console)
     raise typer.Exit(0 if ok else 1)
 
 

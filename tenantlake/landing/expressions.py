@@ -10,7 +10,8 @@ Tenants compute canonical columns (``expressions``) and filter rows (``where``) 
 The text is parsed with :mod:`ast` and only a whitelist of nodes becomes a polars expression:
 literals, source column names (bare identifiers or ``col("Name With Spaces")``), ``+ - * / %``,
 unary ``-``, comparisons (``== != < <= > >= in``), ``and/or/not`` and the functions in
-:data:`FUNCTIONS`. Nothing is ever evaluated by Python or pasted into SQL, so a tenant file cannot
+:data:`FUNCTIONS` (``row_number()`` and ``file_name()`` give a row's position and file, to build
+a key for exports that have no ids). Nothing is ever evaluated by Python or pasted into SQL, so a tenant file cannot
 run code. Arithmetic is numeric: string operands (CSV) are parsed with the source's decimal and
 thousands separators; a value that does not parse becomes null (and the canonical column's own
 validation then reports it).
@@ -25,7 +26,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 FUNCTIONS = ("coalesce", "if_else", "lower", "upper", "strip", "abs", "round", "concat",
-             "to_float", "to_int", "col")
+             "to_float", "to_int", "col", "row_number", "file_name")
+#: Column holding the row's 1-based data row number in its file (added by landing before any
+#: ``where``); ``row_number()`` reads it. Same name as the file readers' row column.
+ROW_NUMBER_COLUMN = "__tl_row__"
 _LITERAL_NAMES = {"true": True, "false": False, "null": None, "none": None}
 _ARITH = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
           ast.Mod: "__mod__"}
@@ -112,8 +116,10 @@ class Compiler:
 
     def __init__(self, schema: Mapping[str, pl.DataType],
                  to_number: Callable[[pl.Expr], pl.Expr],
-                 resolve: Callable[[str], str | None] | None = None) -> None:
+                 resolve: Callable[[str], str | None] | None = None,
+                 file_name: str | None = None) -> None:
         self.schema = schema
+        self.file_name = file_name
         self.to_number = to_number
         self.resolve = resolve or (lambda name: name if name in schema else None)
         self.columns: set[str] = set()
@@ -229,7 +235,7 @@ class Compiler:
             return self._col(args[0].value)  # type: ignore[attr-defined]
         vals = [self._node(a) for a in args]
         arity = {"if_else": 3, "lower": 1, "upper": 1, "strip": 1, "abs": 1, "to_float": 1,
-                 "to_int": 1}
+                 "to_int": 1, "row_number": 0, "file_name": 0}
         if name in arity and len(vals) != arity[name]:
             raise ExpressionError(f"{name}() takes {arity[name]} argument(s), got {len(vals)}")
         if name in ("coalesce", "concat") and not vals:
@@ -273,6 +279,10 @@ class Compiler:
                                       ignore_nulls=True), "str")
         if name == "to_float":
             return _Val(self._num(vals[0]), "num")
+        if name == "row_number":  # the row's 1-based data row number in its file
+            return _Val(pl.col(ROW_NUMBER_COLUMN).cast(pl.Int64), "num")
+        if name == "file_name":
+            return _Val(pl.lit(self.file_name, dtype=pl.String), "str")
         if name == "to_int":  # truncates towards zero
             return _Val(self._num(vals[0]).cast(pl.Int64, strict=False), "num")
         raise ExpressionError(f"unknown function {name!r}")  # pragma: no cover

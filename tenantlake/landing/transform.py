@@ -20,6 +20,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -249,7 +250,8 @@ class EntityPlan:
     def _compile(self, column: str, text: str) -> tuple[pl.Expr, set[str]]:
         """Compile a mapping expression; returns (expr, referenced names absent in the file)."""
         comp = Compiler(self.schema, self.to_number,
-                        resolve=lambda name: resolve_column(name, self.schema))
+                        resolve=lambda name: resolve_column(name, self.schema),
+                        file_name=Path(self.label).name)
         try:
             compiled = comp.compile(text)
         except ExpressionError as exc:
@@ -289,8 +291,8 @@ class EntityPlan:
                 self._missing(col, f"expression reads column(s) {', '.join(sorted(missing))} "
                                    "not found")
                 return
-            raw_dtype = pl.LazyFrame(schema=self.schema).select(raw.alias("x")) \
-                .collect_schema()["x"]
+            raw_dtype = pl.LazyFrame(schema={**self.schema, ROW_COLUMN: pl.Int64}) \
+                .select(raw.alias("x")).collect_schema()["x"]
         else:
             if col.required:  # pragma: no cover - tenants.py refuses such configs
                 self._missing(col, "not mapped")
@@ -496,6 +498,7 @@ class EntityPlan:
         caller can keep them in a sidecar aligned with the landed rows.
         """
         filtered = 0
+        frame = with_row_numbers(frame, first_row)
         if self.where is not None:
             keep = frame.select(self.where).to_series()
             filtered = frame.height - int(keep.sum())
@@ -587,6 +590,7 @@ class EntityPlan:
         ``dropped`` holds the canonical rows taken out of the raw file, for the key values the
         reason quotes.
         """
+        frame = with_row_numbers(frame, first_row)
         if self.where is not None:
             frame = frame.filter(frame.select(self.where).to_series())
         rows = pl.col(ROW_COLUMN).cast(pl.Int64) if ROW_COLUMN in frame.columns else \
@@ -624,6 +628,15 @@ def _format(template: str, *exprs: pl.Expr) -> pl.Expr:
         if e is not None:
             out.append(e.cast(pl.String).fill_null("null"))
     return pl.concat_str(out)
+
+
+def with_row_numbers(frame: pl.DataFrame, first_row: int) -> pl.DataFrame:
+    """``frame`` with :data:`ROW_COLUMN` (1-based data row in the file) unless the reader set
+    it; numbered before any ``where`` so a row keeps its file position (``row_number()``)."""
+    if ROW_COLUMN in frame.columns:
+        return frame
+    return frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first_row)
+                              .alias(ROW_COLUMN))
 
 
 def _first_match(chain: list[tuple[pl.Expr, ...]], i: int) -> pl.Expr:

@@ -67,15 +67,21 @@ def test_every_kpi_is_computed_once_and_has_a_metric():
     assert [n for n in defs if f"kpi_name: {n}" not in tested_text] == []
 
 
-def test_reference_tables_reject_unknown_kpi_targets(tl_home):
-    cfg = TenantConfig.model_validate({
-        "id": "acme", "display_name": "Acme", "industry": "distribution",
-        "partner": {"id": "nb", "name": "NB"}, "reporting_currency": "EUR",
-        "kpi_targets": {"fill_rate": 0.9, "fil_rate": 0.9}})
-    with pytest.raises(ValueError, match="kpi_targets.fil_rate: unknown KPI"):
-        write_reference_tables({"acme": cfg}, tl_home)
-    good = cfg.model_copy(update={"kpi_targets": {"fill_rate": 0.9}})
-    out = write_reference_tables({"acme": good}, tl_home)
+def test_unknown_kpi_target_is_refused_at_load_and_never_fails_other_tenants(tl_home):
+    raw = {"id": "acme", "display_name": "Acme", "industry": "distribution",
+           "partner": {"id": "nb", "name": "NB"}, "reporting_currency": "EUR",
+           "kpi_targets": {"fill_rate": 0.9, "fil_rate": 0.9}}
+    with pytest.raises(ValueError, match="unknown KPI.*fil_rate"):
+        TenantConfig.model_validate(raw)
+    good = TenantConfig.model_validate({**raw, "kpi_targets": {"fill_rate": 0.9}})
+    # a config built in code past the validator: its bad target is left out, the other
+    # tenant's reference rows are still written
+    bad = TenantConfig.model_construct(**{**good.__dict__, "id": "zeta",
+                                          "kpi_targets": {"fil_rate": 0.5, "revenue": 10.0}})
+    out = write_reference_tables({"acme": good, "zeta": bad}, tl_home)
     import pyarrow.parquet as pq
-    assert pq.read_table(out["kpi_targets"]).to_pylist() == [
-        {"tenant_id": "acme", "kpi_name": "fill_rate", "target": 0.9}]
+    assert sorted(pq.read_table(out["kpi_targets"]).to_pylist(), key=lambda r: r["tenant_id"]) == [
+        {"tenant_id": "acme", "kpi_name": "fill_rate", "target": 0.9},
+        {"tenant_id": "zeta", "kpi_name": "revenue", "target": 10.0}]
+    assert sorted(pq.read_table(out["tenants"]).column("tenant_id").to_pylist()) == ["acme",
+                                                                                      "zeta"]

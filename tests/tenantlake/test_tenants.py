@@ -40,7 +40,7 @@ sources:
         expressions: {order_amount: "Menge * Preis"}
       order_lines:
         columns: {order_id: Auftrag, line_number: Pos, sku: Artikel, quantity_ordered: Menge}
-kpi_targets: {otif_rate: 0.95}
+kpi_targets: {perfect_order_rate: 0.95}
 alerts:
   channels:
     ops: {type: webhook, url_env: ACME_WEBHOOK_URL, secret_env: ACME_WEBHOOK_SECRET}

@@ -1,0 +1,249 @@
+"""The tenant YAML reference (``docs/tenant-yaml.md``) and JSON Schema, generated from the models.
+
+Every key of :class:`tenantlake.tenants.TenantConfig` and its nested models is listed with its
+type, default, allowed values and description (the field's ``description`` or the ``#:`` comment
+above it in :mod:`tenantlake.tenants`), followed by a validated example per section and the
+expression functions. ``tests/tenantlake/test_docs_gen.py`` fails when the file and the models
+drift apart; regenerate with ``python -m tenantlake.docs_gen``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import types
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from tenantlake.settings import PROJECT_ROOT
+
+DOC_PATH = PROJECT_ROOT / "docs" / "tenant-yaml.md"
+
+#: One example per model, as YAML; each is validated against its model by the drift test.
+EXAMPLES: dict[str, str] = {
+    "TenantConfig": """\
+id: acme-distribution
+display_name: "ACME Distribution"
+partner: {id: northbridge, name: "Northbridge Consulting"}
+industry: distribution
+reporting_currency: EUR
+timezone: Europe/Berlin
+sources:
+  orders_export:
+    kind: file
+    path: orders/*.csv
+    format: csv
+    entities:
+      orders: {columns: {order_id: OrderNo, customer_id: CustNo, order_date: OrderDate}}
+kpi_targets: {perfect_order_rate: 0.95}
+""",
+    "Source": """\
+kind: file
+path: "erp/lines_*.csv"
+format: csv
+csv: {delimiter: ";", encoding: latin-1}
+decimal_separator: ","
+date_format: "%d.%m.%Y"
+entities:
+  order_lines:
+    columns: {order_id: Beleg, line_number: Pos, sku: Artikel, quantity_ordered: Menge}
+""",
+    "CsvOptions": """\
+delimiter: "|"
+quote_char: '"'
+encoding: latin-1
+header: true
+skip_rows: 0
+null_values: ["", "NULL", "-"]
+""",
+    "EntityMapping": """\
+columns: {order_id: Beleg, line_number: Pos, sku: Artikel, quantity_ordered: Menge}
+constants: {currency: EUR}
+value_maps: {status: {O: open, S: shipped}}
+expressions: {net_amount: "Menge * Preis * (1 - Rabatt / 100)"}
+formats: {promised_date: "%Y%m%d"}
+where: 'Satzart == "P"'
+""",
+    "Partner": "id: northbridge\nname: Northbridge Consulting\n",
+    "Branding": 'name: ACME\nprimary_color: "#1f4e79"\nsecondary_color: "#f2a900"\n',
+    "Quality": "max_bad_share: 0.05\nmin_row_ratio: 0.2\nfreshness_hours: {orders: 48}\n",
+    "Channel": "type: webhook\nurl_env: ACME_WEBHOOK_URL\nsecret_env: ACME_WEBHOOK_SECRET\n",
+    "AlertRule": "name: churn-risk\nmodel: churn\nmin_probability: 0.6\nchannel: ops\n",
+    "Alerts": "channels: {ops: {type: email, to: [ops@example.com]}}\nrules: []\n",
+    "ApprovalPolicy": "default: required\napprovers: [ops-lead@example.com]\n",
+}
+
+#: The expression language's functions (tenantlake.landing.expressions.FUNCTIONS), documented.
+FUNCTION_DOCS: dict[str, str] = {
+    "col": 'col("Column With Spaces"): a source column whose name is not a bare identifier',
+    "coalesce": "coalesce(a, b, ...): the first non-null argument",
+    "if_else": 'if_else(condition, then, otherwise): e.g. if_else(Flag == "Y", "shipped", "open")',
+    "lower": "lower(s): lower case",
+    "upper": "upper(s): upper case",
+    "strip": "strip(s): without leading and trailing blanks",
+    "abs": "abs(x): absolute value",
+    "round": "round(x) or round(x, n): rounded to n decimals (n a whole-number literal)",
+    "concat": "concat(a, b, ...): the arguments as text, joined (nulls skipped)",
+    "to_float": "to_float(s): a number, read with the source's decimal/thousands separators",
+    "to_int": "to_int(x): a whole number (truncated towards zero)",
+    "row_number": "row_number(): the row's 1-based data row number in its file (a key for "
+                  "exports without ids)",
+    "file_name": "file_name(): the name of the file the row came from (with row_number(), a "
+                 "key unique across files)",
+}
+
+
+def _type_name(tp) -> str:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is typing.Literal:
+        return " | ".join(json.dumps(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin in (list, tuple, set):
+        return f"list[{', '.join(_type_name(a) for a in args)}]"
+    if origin is dict:
+        return f"map[{_type_name(args[0])} -> {_type_name(args[1])}]"
+    if tp is type(None):
+        return "null"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return f"[{tp.__name__}](#{tp.__name__.lower()})"
+    if tp is typing.Any:
+        return "any"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    """``root`` and every model reachable from its fields, in first-seen order."""
+    seen: list[type[BaseModel]] = []
+
+    def walk(tp) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in seen:
+                return
+            seen.append(tp)
+            for f in tp.model_fields.values():
+                walk(f.annotation)
+            return
+        for a in typing.get_args(tp):
+            walk(a)
+
+    walk(root)
+    return seen
+
+
+def _comments(model: type[BaseModel]) -> dict[str, str]:
+    """``#:`` comments written above each field in the model's source."""
+    out: dict[str, str] = {}
+    pending: list[str] = []
+    for line in inspect.getsource(model).splitlines():
+        s = line.strip()
+        if s.startswith("#:"):
+            pending.append(s[2:].strip())
+            continue
+        m = re.match(r"^([a-z_][a-z0-9_]*)\s*:", s)
+        if m and pending:
+            out[m.group(1)] = " ".join(pending)
+        if not s.startswith("#"):
+            pending = []
+    return out
+
+
+def _default(field) -> str:
+    if field.is_required():
+        return "**required**"
+    if field.default_factory is not None:
+        try:
+            value = field.default_factory()
+        except TypeError:
+            return "(computed)"
+    else:
+        value = field.default
+    if value is PydanticUndefined:
+        return "**required**"
+    if isinstance(value, BaseModel):
+        return "(see section)"
+    return "`" + json.dumps(value, default=str) + "`"
+
+
+def _doc(model: type[BaseModel]) -> str:
+    doc = inspect.getdoc(model) or ""
+    if model.__module__ == "pydantic.main" or doc.startswith("!!!") or \
+            doc.startswith("Usage docs"):
+        return ""
+    return doc
+
+
+def render_markdown() -> str:
+    """The whole reference page."""
+    from tenantlake.landing.expressions import FUNCTIONS
+    from tenantlake.tenants import TenantConfig
+
+    lines = [
+        "# Tenant YAML reference",
+        "",
+        "<!-- Generated by `python -m tenantlake.docs_gen` from the pydantic models in",
+        "     tenantlake/tenants.py; tests/tenantlake/test_docs_gen.py fails when they drift. -->",
+        "",
+        "One file per tenant, `tenants/<id>.yml`. Unknown keys are refused (with the file and "
+        "the key named). For editor completion, point your YAML language server at the JSON "
+        "Schema: `tenantlake tenants schema --out tenant.schema.json` and add "
+        "`# yaml-language-server: $schema=tenant.schema.json` at the top of the file.",
+        "",
+        "Start from the exports: `tenantlake tenants add ID --from PATH` scaffolds this file "
+        "(detected delimiter, encoding, decimal separator, date format; suggested mappings "
+        "marked `CONFIRM`), `tenantlake tenants preview ID` shows what the mapping yields, "
+        "`tenantlake tenants validate` checks it (also against the files), "
+        "`tenantlake tenants onboard ID` runs it.",
+        "",
+    ]
+    for model in _models(TenantConfig):
+        name = model.__name__
+        lines += [f"## {name}", ""]
+        doc = _doc(model)
+        if doc:
+            lines += [doc, ""]
+        comments = _comments(model)
+        lines += ["| key | type | default | description |", "|---|---|---|---|"]
+        for key, f in model.model_fields.items():
+            desc = f.description or comments.get(key, "")
+            desc = desc.replace("|", "\\|").replace("\n", " ")
+            tp = _type_name(f.annotation).replace("|", "\\|")
+            lines.append(f"| `{key}` | {tp} | {_default(f)} | {desc} |")
+        lines.append("")
+        if name in EXAMPLES:
+            lines += ["Example:", "", "```yaml", EXAMPLES[name].rstrip("\n"), "```", ""]
+    lines += ["## Expression functions", "",
+              "`expressions` and `where` use a small parsed language (never Python, never "
+              "SQL): source column names (bare, or `col(\"Name With Spaces\")`), numbers and "
+              "\"strings\", `+ - * / %`, comparisons `== != < <= > >=`, `in (...)`, "
+              "`and`/`or`/`not`, `true`/`false`/`null`, and these functions:", ""]
+    for fn in FUNCTIONS:
+        lines.append(f"- `{fn}`: {FUNCTION_DOCS.get(fn, '(undocumented)')}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def tenant_json_schema() -> dict:
+    """JSON Schema of a tenant file (draft 2020-12, from pydantic)."""
+    from tenantlake.tenants import TenantConfig
+
+    schema = TenantConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "tenantlake tenant configuration (tenants/<id>.yml)"
+    return schema
+
+
+def main() -> None:
+    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
+    Path(DOC_PATH).write_text(render_markdown(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
