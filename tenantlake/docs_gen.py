@@ -77,6 +77,81 @@ where: 'Satzart == "P"'
     "ApprovalPolicy": "default: required\napprovers: [ops-lead@example.com]\n",
 }
 
+#: Descriptions of keys whose model field carries none (``Model.key``); a field's own
+#: ``description`` or ``#:`` comment wins. The drift test fails on a key described nowhere.
+DESCRIPTIONS: dict[str, str] = {
+    "TenantConfig.id": "Tenant slug `^[a-z0-9][a-z0-9_-]{0,62}$`; must equal the file name.",
+    "TenantConfig.display_name": "Name shown on dashboards and in alerts.",
+    "TenantConfig.partner": "The implementation partner that manages this tenant.",
+    "TenantConfig.industry": "Industry: picks the peer cohort of benchmarks.",
+    "TenantConfig.reporting_currency": "ISO 4217 code (3 capitals) of the tenant's amounts.",
+    "TenantConfig.timezone": "IANA zone of the tenant's local times (sources may override).",
+    "TenantConfig.share_training_data": "May this tenant's rows train models shared with other "
+                                        "tenants? If not, it gets its own model or none.",
+    "TenantConfig.sources": "Where exports arrive, by source name, and how their columns map "
+                            "onto the contracts (`tenantlake contracts show ENTITY`).",
+    "TenantConfig.branding": "Scorecard name, logo and colours.",
+    "TenantConfig.quality": "Gate thresholds: bad-row share, row-count collapse, freshness SLA.",
+    "TenantConfig.kpi_targets": "Target per KPI name of the catalog (`tenantlake kpi list`); "
+                                "an unknown name is refused.",
+    "TenantConfig.alerts": "Alert channels and rules.",
+    "TenantConfig.approval_policy": "Whether alerts need a human approval before delivery.",
+    "CsvOptions.delimiter": "One character; `\\t` for tab.",
+    "CsvOptions.quote_char": "Character that quotes a field holding the delimiter.",
+    "CsvOptions.encoding": "Python codec name: utf-8, utf-8-sig, latin-1, cp1252, ...",
+    "CsvOptions.header": "First line holds the column names; without it columns are named "
+                         "column_1, column_2, ...",
+    "CsvOptions.skip_rows": "Lines to skip before the header (report titles, banners).",
+    "CsvOptions.null_values": "Values read as empty (null).",
+    "EntityMapping.columns": "canonical column: the export's column name.",
+    "EntityMapping.constants": "canonical column: a fixed value for every row.",
+    "EntityMapping.value_maps": "canonical column: {the tenant's code: the contract's value}; "
+                                "an unmapped code quarantines the row with the code named.",
+    "EntityMapping.expressions": "canonical column: an expression over the row's columns (see "
+                                 "Expression functions).",
+    "Source.kind": "file (a drop folder), api (REST) or sql (SQLAlchemy URL).",
+    "Source.format": "File format; `.gz` files are read transparently.",
+    "Source.csv": "CSV options.",
+    "Source.sheet": "Excel sheet name or 0-based index (default: the first).",
+    "Source.url": "API endpoint.",
+    "Source.auth_env": "Environment variable holding the API token (never the token).",
+    "Source.pagination": "API paging: {style: page | offset | cursor | next_url, ...}.",
+    "Source.records_path": "Dotted path of the record list in an API response.",
+    "Source.cursor_field": "Record field used as the incremental cursor.",
+    "Source.url_env": "Environment variable holding the SQLAlchemy URL.",
+    "Source.query_table": "Table (schema.table) to read.",
+    "Source.updated_at_column": "Column for incremental SQL reads.",
+    "Source.timestamp_format": "strptime format of timestamps, e.g. %d.%m.%Y %H:%M.",
+    "Source.decimal_separator": "Decimal separator of numbers in text formats.",
+    "Source.thousands_separator": "Thousands separator to strip, e.g. '.' or ' '.",
+    "Source.timezone": "IANA zone of this source's naive timestamps (default: the tenant's).",
+    "Source.currency": "ISO code of this source's amounts.",
+    "Source.entities": "Canonical entity this source feeds: how (one export may feed several).",
+    "Partner.id": "Partner slug.",
+    "Partner.name": "Partner display name.",
+    "Branding.name": "Name on the scorecard (default: display_name).",
+    "Branding.primary_color": "Hex colour like #1f4e79.",
+    "Branding.secondary_color": "Hex colour like #f2a900.",
+    "Channel.type": "webhook, slack, email or file (ERP import).",
+    "Channel.url_env": "Environment variable holding the webhook/Slack URL.",
+    "Channel.secret_env": "Environment variable holding the signing secret.",
+    "Channel.to": "E-mail recipients.",
+    "Channel.path": "Folder of a file channel.",
+    "Channel.format": "File channel format.",
+    "AlertRule.name": "Rule name (unique per tenant).",
+    "AlertRule.model": "Alert on this model's predictions ...",
+    "AlertRule.kpi": "... or on this KPI of the catalog.",
+    "AlertRule.min_probability": "Model rules: alert at or above this probability.",
+    "AlertRule.below": "KPI rules: alert below this value.",
+    "AlertRule.above": "KPI rules: alert above this value.",
+    "AlertRule.channel": "Name of a channel under alerts.channels.",
+    "AlertRule.requires_approval": "Override the approval policy's default for this rule.",
+    "AlertRule.max_per_day": "At most this many alerts a day from this rule.",
+    "Alerts.channels": "Channels by name.",
+    "Alerts.rules": "Alert rules.",
+    "ApprovalPolicy.approvers": "Who may approve (e-mail addresses or user ids).",
+}
+
 #: The expression language's functions (tenantlake.landing.expressions.FUNCTIONS), documented.
 FUNCTION_DOCS: dict[str, str] = {
     "col": 'col("Column With Spaces"): a source column whose name is not a bare identifier',
@@ -212,7 +287,8 @@ def render_markdown() -> str:
         comments = _comments(model)
         lines += ["| key | type | default | description |", "|---|---|---|---|"]
         for key, f in model.model_fields.items():
-            desc = f.description or comments.get(key, "")
+            desc = f.description or comments.get(key, "") or DESCRIPTIONS.get(
+                f"{name}.{key}", "")
             desc = desc.replace("|", "\\|").replace("\n", " ")
             tp = _type_name(f.annotation).replace("|", "\\|")
             lines.append(f"| `{key}` | {tp} | {_default(f)} | {desc} |")

@@ -217,3 +217,132 @@ def run_dbt(args: Sequence[str], home: Home, *, tenant_id: str | Sequence[str] |
         detail = "\n".join(failed) or str(res.exception or "see dbt logs")
         raise DbtRunError(f"dbt {' '.join(args)} failed (tenant_id={tenant_id or '*'}):\n{detail}")
     return res
+
+
+# ----------------------------------------------------------------------------- periods
+
+#: KPIs whose last active day marks where a tenant's data ends (the first one the tenant sends);
+#: the order stream first, because deliveries, payments and tickets trail the orders they follow.
+DATA_END_KPIS = ("order_count", "win_rate", "first_response_time_hours", "automation_rate")
+
+
+def data_end(day_rows) -> "dt.date | None":
+    """The last day of a tenant's data: the last day with a non-zero numerator or denominator
+    of the first :data:`DATA_END_KPIS` it sends, else of any available KPI. ``day_rows`` are the
+    tenant's ``fct_kpi_values`` rows at day grain."""
+    import pandas as pd
+
+    active = day_rows[day_rows["is_available"].astype(bool)
+                      & ((day_rows["numerator"].fillna(0) != 0)
+                         | (day_rows["denominator"].fillna(0) != 0))]
+    if active.empty:
+        return None
+    for k in DATA_END_KPIS:
+        rows = active[active["kpi_name"] == k]
+        if not rows.empty:
+            return pd.Timestamp(rows["period_start"].max()).date()
+    return pd.Timestamp(active["period_start"].max()).date()
+
+
+def _period_bounds(start, grain: str):
+    import datetime as dt
+
+    if grain == "day":
+        return start, start
+    if grain == "week":
+        return start, start + dt.timedelta(days=6)
+    nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start, nxt - dt.timedelta(days=1)
+
+
+def _prior_start(start, grain: str):
+    import datetime as dt
+
+    if grain == "day":
+        return start - dt.timedelta(days=1)
+    if grain == "week":
+        return start - dt.timedelta(days=7)
+    return (start - dt.timedelta(days=1)).replace(day=1)
+
+
+def scorecard(period_rows, day_rows, grain: str, defs: Mapping[str, KpiDefinition] | None = None):
+    """Headline and running period per KPI, from a tenant's ``fct_kpi_values`` rows.
+
+    * ``complete``: the latest period that ends on or before the tenant's :func:`data_end`,
+      with the prior period's value (``change`` = value - prior).
+    * ``to_date``: the period that holds ``data_end`` when it is not complete: its value over
+      its first N days (through ``data_end``) against the prior period's first N days (the same
+      days, clipped to that period's length), both summed from the day rows (numerators over
+      denominators, never averages of ratios).
+
+    Returns a pandas DataFrame with kpi_name, period_status (complete | to_date), period_start,
+    period_end, through (last day counted), value, prior_value, change, target, is_available,
+    missing_inputs, days_compared. A KPI that is not available has a null value in both rows.
+    Periods before the tenant's first data never appear (there are no rows for them).
+    """
+    import datetime as dt
+
+    import pandas as pd
+
+    defs = defs or kpi_definitions()
+    cols = ["kpi_name", "period_status", "period_start", "period_end", "through", "value",
+            "prior_value", "change", "target", "is_available", "missing_inputs", "days_compared"]
+    end = data_end(day_rows) if day_rows is not None and not day_rows.empty else None
+    if end is None or period_rows is None or period_rows.empty:
+        return pd.DataFrame(columns=cols)
+    pr = period_rows.copy()
+    pr["period_start"] = pd.to_datetime(pr["period_start"]).dt.date
+    dr = day_rows.copy()
+    dr["period_start"] = pd.to_datetime(dr["period_start"]).dt.date
+    run_start = {"day": end, "week": end - dt.timedelta(days=end.weekday()),
+                 "month": end.replace(day=1)}[grain]
+    _, run_end = _period_bounds(run_start, grain)
+    complete_start = run_start if run_end <= end else _prior_start(run_start, grain)
+    out = []
+    for kpi, rows in pr.groupby("kpi_name", sort=True):
+        d = defs.get(kpi)
+        is_ratio = bool(d.is_ratio) if d else True
+        available = bool(rows["is_available"].any())
+        target = rows["target"].dropna().iloc[0] if rows["target"].notna().any() else None
+        missing = next((m for m in rows["missing_inputs"] if isinstance(m, str) and m), None)
+        head = rows[rows["period_start"] == complete_start]
+        prior = rows[rows["period_start"] == _prior_start(complete_start, grain)]
+        value = head["value"].iloc[0] if available and not head.empty else None
+        pv = prior["value"].iloc[0] if available and not prior.empty else None
+        out.append({"kpi_name": kpi, "period_status": "complete", "period_start": complete_start,
+                    "period_end": _period_bounds(complete_start, grain)[1],
+                    "through": _period_bounds(complete_start, grain)[1], "value": value,
+                    "prior_value": pv, "change": _diff(value, pv), "target": target,
+                    "is_available": available, "missing_inputs": missing,
+                    "days_compared": None})
+        if run_end <= end:
+            continue
+        n = (end - run_start).days
+        p_start = _prior_start(run_start, grain)
+        p_through = min(p_start + dt.timedelta(days=n), _period_bounds(p_start, grain)[1])
+        days = dr[dr["kpi_name"] == kpi]
+        cur = days[(days["period_start"] >= run_start) & (days["period_start"] <= end)]
+        old = days[(days["period_start"] >= p_start) & (days["period_start"] <= p_through)]
+        value = _value(cur, is_ratio) if available else None
+        pv = _value(old, is_ratio) if available and not old.empty else None
+        out.append({"kpi_name": kpi, "period_status": "to_date", "period_start": run_start,
+                    "period_end": run_end, "through": end, "value": value, "prior_value": pv,
+                    "change": _diff(value, pv), "target": target, "is_available": available,
+                    "missing_inputs": missing, "days_compared": n + 1})
+    frame = pd.DataFrame(out, columns=cols)
+    frame["days_compared"] = frame["days_compared"].astype("Int64")
+    return frame
+
+
+def _value(days, is_ratio: bool):
+    if days.empty:
+        return None
+    num = float(days["numerator"].fillna(0).sum())
+    if not is_ratio:
+        return num
+    den = float(days["denominator"].fillna(0).sum())
+    return num / den if den else None
+
+
+def _diff(a, b):
+    return None if a is None or b is None or a != a or b != b else a - b

@@ -28,6 +28,8 @@ def _fmt(value, unit: str) -> str:
         return ""
     if unit == "ratio":
         return f"{value * 100:.1f}%"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.2f}"
@@ -79,13 +81,19 @@ def show(
                                         help="Last period start (YYYY-MM-DD)."),
     kpi: list[str] = typer.Option(None, "--kpi", help="Only this KPI (repeatable)."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json."),
+    history: bool = typer.Option(False, "--history",
+                                 help="Every period (within --from/--to), not the scorecard."),
 ) -> None:
-    """Show a tenant's KPI values against target and prior period.
+    """Show a tenant's scorecard: each KPI for the latest complete period against target and
+    the prior period, and the running period "to date" against the same days of the prior one.
+    With --history, every period.
 
-    Reads the published serving Parquet (lake/serving/fct_kpi_values/tenant=<id>/), never the
-    warehouse, so it works while a pipeline runs.
+    The tenant's data ends on the last day of its order stream (else of its other activity);
+    a period is complete when it ends on or before that day. Reads the published serving
+    Parquet (lake/serving/fct_kpi_values/tenant=<id>/), never the warehouse, so it works while
+    a pipeline runs. JSON keeps full float precision.
 
-    Example: tenantlake kpi show acme-distribution --grain week --from 2026-01-01
+    Example: tenantlake kpi show acme-distribution --grain week --history --from 2026-01-01
     """
     from rich.console import Console
 
@@ -105,6 +113,9 @@ def show(
     if unknown:
         err.print(f"[red]unknown KPI(s) {', '.join(unknown)}; see `tenantlake kpi list`[/red]")
         raise typer.Exit(2)
+    if not history:
+        _show_scorecard(tenant_id, grain.value, kpi or None, fmt, defs, err)
+        return
     df = kpi_values(home(), tenant_id, grain=grain.value,
                     date_from=date_from.date() if date_from else None,
                     date_to=date_to.date() if date_to else None, kpis=kpi or None)
@@ -120,7 +131,7 @@ def show(
         typer.echo(df.to_csv(index=False), nl=False)
         return
     if fmt is OutputFormat.json:
-        typer.echo(df.to_json(orient="records", date_format="iso", indent=2))
+        typer.echo(_json_records(df))
         return
     from rich.table import Table
 
@@ -142,6 +153,85 @@ def show(
     if missing:
         Console().print(f"[dim]not available for {tenant_id} (its sources lack the inputs): "
                         f"{', '.join(missing)}[/dim]")
+
+
+def _json_records(df) -> str:
+    """Records as JSON with every float at full (round-trip) precision; NaN -> null."""
+    import json
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if hasattr(v, "item"):  # numpy scalars
+            return clean(v.item())
+        if v is None or isinstance(v, (str, int, float, bool)):
+            return v
+        if v != v:  # pandas NA/NaT
+            return None
+        return str(v)[:10] if hasattr(v, "isoformat") else str(v)
+
+    rows = [{k: clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    return json.dumps(rows, indent=2)
+
+
+def _show_scorecard(tenant_id: str, grain: str, kpis, fmt: OutputFormat, defs, err) -> None:
+    from rich.console import Console
+
+    from tenantlake.kpi import scorecard
+    from tenantlake.serving import kpi_values
+    from tenantlake.settings import home
+
+    h = home()
+    periods = kpi_values(h, tenant_id, grain=grain, kpis=kpis)
+    if periods is None:
+        err.print(f"[red]tenant {tenant_id}: no published KPIs yet (lake/serving/fct_kpi_values/"
+                  f"tenant={tenant_id}); run the pipeline first[/red]")
+        raise typer.Exit(1)
+    days = periods if grain == "day" else kpi_values(h, tenant_id, grain="day")
+    sc = scorecard(periods, days, grain, defs)
+    sc.insert(0, "tenant_id", tenant_id)
+    sc.insert(1, "grain", grain)
+    if fmt is OutputFormat.json:
+        typer.echo(_json_records(sc))
+        return
+    if fmt is OutputFormat.csv:
+        typer.echo(sc.to_csv(index=False), nl=False)
+        return
+    from rich.table import Table
+
+    head = sc[sc["period_status"] == "complete"]
+    if head.empty:
+        Console().print(f"{tenant_id}: no complete {grain} yet")
+        return
+    first = head.iloc[0]
+    run = sc[sc["period_status"] == "to_date"]
+    title = f"{tenant_id}: {grain} {str(first.period_start)[:10]} (latest complete)"
+    t = Table("kpi", "value", "target", "prior", "change", title=title, title_justify="left")
+    r2 = run.set_index("kpi_name")
+    if not run.empty:
+        r0 = run.iloc[0]
+        t.add_column(f"to date {str(r0.period_start)[:10]}..{str(r0.through)[:10]}")
+        t.add_column("same days prior")
+    missing = []
+    for r in head.itertuples(index=False):
+        d = defs.get(r.kpi_name)
+        unit = d.unit if d else ""
+        if not r.is_available:
+            missing.append(r.kpi_name)
+            continue
+        row = [d.label if d else r.kpi_name, _fmt(r.value, unit), _fmt(r.target, unit),
+               _fmt(r.prior_value, unit), _fmt(r.change, unit)]
+        if not run.empty:
+            rr = r2.loc[r.kpi_name] if r.kpi_name in r2.index else None
+            row += [_fmt(rr.value, unit) if rr is not None else "",
+                    _fmt(rr.prior_value, unit) if rr is not None else ""]
+        t.add_row(*row)
+    Console().print(t)
+    if missing:
+        Console().print(f"[dim]not available for {tenant_id} (its sources lack the inputs): "
+                        f"{', '.join(missing)}[/dim]")
+    Console().print("[dim]every period: --history[/dim]")
 
 
 def register(app: typer.Typer) -> None:

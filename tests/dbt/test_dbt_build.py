@@ -99,6 +99,13 @@ def test_entity_no_tenant_sends_yields_typed_empty_marts(built_home, tmp_path):
     # every tenant sends orders; 'partners' only acme: nobody else has partner rows, still typed
     rows = query(built_home, "select count(*) from dim_partners where tenant_id <> 'acme'")
     assert rows == [(0,)]
+    from tenantlake.contracts import SQL_TYPES
+
+    types = dict(query(built_home, "select column_name, lower(data_type) from "
+                                   "information_schema.columns where table_schema = 'main' "
+                                   "and table_name = 'dim_partners'"))
+    for col in CONTRACTS["partners"].columns:
+        assert types[col.name] == SQL_TYPES[col.dtype], (col.name, types[col.name])
 
 
 def test_peer_benchmark_withholds_small_cohorts_and_shows_only_own_values(built_home):
@@ -106,15 +113,21 @@ def test_peer_benchmark_withholds_small_cohorts_and_shows_only_own_values(built_
                                             "where table_name = 'peer_benchmark' order by ordinal_position")]
     assert cols == ["tenant_id", "industry", "grain", "period_start", "kpi_name", "own_value",
                     "cohort_size", "is_published", "percentile"]
+    # one row per tenant for one (grain, period): a dict over rows of several periods would keep
+    # an arbitrary one
     rows = query(built_home, "select tenant_id, cohort_size, is_published, percentile, own_value "
-                             "from peer_benchmark where kpi_name = 'revenue' order by tenant_id")
+                             "from peer_benchmark where kpi_name = 'revenue' and grain = 'month' "
+                             "and period_start = date '2026-01-01'")
     by_tenant = {r[0]: r[1:] for r in rows}
+    assert len(by_tenant) == len(rows) and {"solo", "acme"} <= set(by_tenant)
     assert by_tenant["solo"][:3] == (1, False, None)       # retail: 1 tenant, withheld
     assert by_tenant["acme"][0] == 6 and by_tenant["acme"][1]  # distribution: 6 tenants
     assert by_tenant["acme"][2] == 1.0                      # acme's 150 is the highest revenue
     # own_value is always the tenant's own KPI value, never a peer's
-    own = dict(query(built_home, "select tenant_id, value from fct_kpi_values where grain = 'month' "
-                                 "and kpi_name = 'revenue'"))
+    own_rows = query(built_home, "select tenant_id, value from fct_kpi_values where grain = 'month' "
+                                 "and kpi_name = 'revenue' and period_start = date '2026-01-01'")
+    own = dict(own_rows)
+    assert len(own) == len(own_rows)
     for tid, (*_, value) in by_tenant.items():
         assert value == own[tid]
 

@@ -57,15 +57,19 @@ def test_one_tenant_one_day_run_touches_only_its_scope_and_equals_full_refresh(
         built_home, tmp_path):
     home = copy_home(built_home, tmp_path / "home")
     land_new_day(home.lake)
+    older_sql = ("select * from fct_kpi_values where tenant_id = 'acme' and grain = 'day' "
+                 "and period_start < date '2026-01-20' order by all")
+    others_sql = "select * from fct_kpi_values where tenant_id <> 'acme' order by all"
+    older_before, others_before = query(home, older_sql), query(home, others_sql)
+    assert older_before and others_before
 
     run_dbt(["run"], home, tenant_id="acme", from_date=NEW_DAY, vars=VARS)
     orders = query(home, "select tenant_id, order_id from fct_orders where order_date = ?",
                    [dt.date.fromisoformat(NEW_DAY)])
     assert orders == [("acme", "o4")], "d2's new day must wait for d2's own run"
-    # acme's older days were not recomputed: their rows are still the ones of the full build
-    kept = query(home, "select count(*) from fct_kpi_values where tenant_id = 'acme' "
-                       "and grain = 'day' and period_start < date '2026-01-20'")
-    assert kept[0][0] > 0
+    # acme's older days and every other tenant's rows are exactly the ones of the full build
+    assert query(home, older_sql) == older_before
+    assert query(home, others_sql) == others_before
 
     # a tenant-scoped `dbt test` checks that tenant's rows only (get_where_subquery override)
     target = tmp_path / "target"

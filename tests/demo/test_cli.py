@@ -26,6 +26,8 @@ def test_generate_command_writes_drops_and_scale_yamls(tmp_path: Path):
 def test_generate_command_rejects_bad_input(tmp_path: Path):
     r = CliRunner().invoke(app, ["demo", "generate", "--end-date", "24.11.2026",
                                  "--out", str(tmp_path)])
-    assert r.exit_code != 0
+    # a usage error saying what is wrong and what is expected (exit 2), not a crash
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert "'24.11.2026' is not a date like" in r.output, r.output
     r = CliRunner().invoke(app, ["demo", "generate", "--days", "5", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "days" in r.output

@@ -13,8 +13,28 @@ gxe = load_expectations()
 
 @pytest.mark.parametrize("entity", ENTITY_NAMES)
 def test_every_contract_builds_a_suite(entity):
+    """The built GX suite checks what the contract says, read from the contract itself."""
+    from tenantlake.contracts import CONTRACTS
+
     suite = gxe.build_suite(entity)
-    assert len(suite.expectations) == len(gx_expectations(entity))
+    got = {(e.expectation_type, repr(sorted(e.configuration.kwargs.items())))
+           for e in suite.expectations}
+    types = {}
+    for e in suite.expectations:
+        types.setdefault(e.expectation_type, []).append(dict(e.configuration.kwargs))
+    c = CONTRACTS[entity]
+    not_null = {k["column"] for k in types.get("expect_column_values_to_not_be_null", [])}
+    assert not_null == {"tenant_id", *c.required_columns}
+    in_set = {k["column"]: set(k["value_set"])
+              for k in types.get("expect_column_values_to_be_in_set", [])}
+    assert in_set == {col.name: set(col.allowed) for col in c.columns if col.allowed}
+    if len(c.key) == 1:
+        assert types["expect_column_values_to_be_unique"] == [{"column": c.key[0]}]
+    else:
+        assert [k["column_list"] for k in types["expect_compound_columns_to_be_unique"]] == [
+            list(c.key)]
+    # and nothing beyond the contract's own derivation
+    assert len(got) == len(suite.expectations) == len(gx_expectations(entity))
 
 
 def test_run_suite_pass_and_fail():

@@ -36,11 +36,16 @@ def _break_orders_mapping(path: Path) -> None:
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
-def test_failed_gate_blocks_only_that_tenant(tmp_path: Path):
+def test_failed_gate_blocks_only_that_tenant(tmp_path: Path, monkeypatch):
     home, tdir = tmp_path / "home", tmp_path / "tenants"
-    # data up to today: the demo tenants' YAML sets a freshness SLA on orders
+    # data that ends on a fixed day, the demo YAMLs' freshness SLA (a live-feed setting) taken
+    # out: the test does not depend on the day it runs
     generate(home, tenants_dir=tdir, seed=11, tenants=2, customers=40, skus=25, days=120,
-             end_date=dt.date.today())
+             end_date=dt.date(2026, 6, 30))
+    for f in tdir.glob("*.yml"):
+        doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+        doc.get("quality", {}).pop("freshness_hours", None)
+        f.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     good, bad = sorted(p.stem for p in tdir.glob("*.yml"))
     _break_orders_mapping(tdir / f"{bad}.yml")
 
@@ -56,7 +61,7 @@ def test_failed_gate_blocks_only_that_tenant(tmp_path: Path):
 
     import dagster as dg
 
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     instance = dg.DagsterInstance.get()
 
     def materialized(key: list[str], tenant: str) -> bool:
