@@ -147,6 +147,23 @@ DESCRIPTIONS: dict[str, str] = {
     "AlertRule.channel": "Name of a channel under alerts.channels.",
     "AlertRule.requires_approval": "Override the approval policy's default for this rule.",
     "AlertRule.max_per_day": "At most this many alerts a day from this rule.",
+    "Channel.method": "rest: HTTP method.",
+    "Channel.batch": "rest: one request per delivery batch instead of one per alert.",
+    "Channel.from_address": "email: sender address.",
+    "Channel.smtp_url_env": "email: environment variable holding the SMTP URL (default "
+                            "TENANTLAKE_SMTP_URL).",
+    "Channel.timeout_seconds": "Seconds before a delivery attempt times out.",
+    "AlertRule.top_k": "Model rules: alert on the k highest-risk units (with or without "
+                       "min_probability).",
+    "AlertRule.breach_target": "KPI rules: alert when the value misses the tenant's target.",
+    "AlertRule.change_above": "KPI rules: alert when the value changed by more than this share "
+                              "vs the prior period.",
+    "AlertRule.filters": "Keep a candidate only when every filter holds.",
+    "AlertRule.cooldown_days": "Days before the same entity is alerted again by this rule.",
+    "AlertRule.channels": "Several channel names (instead of, or besides, channel).",
+    "AlertFilter.field": "Field of the candidate (e.g. risk_band).",
+    "AlertFilter.op": "Comparison.",
+    "AlertFilter.value": "Value (a list for in / not_in).",
     "Alerts.channels": "Channels by name.",
     "Alerts.rules": "Alert rules.",
     "ApprovalPolicy.approvers": "Who may approve (e-mail addresses or user ids).",

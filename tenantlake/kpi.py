@@ -298,6 +298,8 @@ def scorecard(period_rows, day_rows, grain: str, defs: Mapping[str, KpiDefinitio
                  "month": end.replace(day=1)}[grain]
     _, run_end = _period_bounds(run_start, grain)
     complete_start = run_start if run_end <= end else _prior_start(run_start, grain)
+    # no complete period before the tenant's first data: its "complete" rows are absent
+    has_complete = bool((pr["period_start"] == complete_start).any())
     out = []
     for kpi, rows in pr.groupby("kpi_name", sort=True):
         d = defs.get(kpi)
@@ -309,12 +311,14 @@ def scorecard(period_rows, day_rows, grain: str, defs: Mapping[str, KpiDefinitio
         prior = rows[rows["period_start"] == _prior_start(complete_start, grain)]
         value = head["value"].iloc[0] if available and not head.empty else None
         pv = prior["value"].iloc[0] if available and not prior.empty else None
-        out.append({"kpi_name": kpi, "period_status": "complete", "period_start": complete_start,
-                    "period_end": _period_bounds(complete_start, grain)[1],
-                    "through": _period_bounds(complete_start, grain)[1], "value": value,
-                    "prior_value": pv, "change": _diff(value, pv), "target": target,
-                    "is_available": available, "missing_inputs": missing,
-                    "days_compared": None})
+        if has_complete:
+            out.append({"kpi_name": kpi, "period_status": "complete",
+                        "period_start": complete_start,
+                        "period_end": _period_bounds(complete_start, grain)[1],
+                        "through": _period_bounds(complete_start, grain)[1], "value": value,
+                        "prior_value": pv, "change": _diff(value, pv), "target": target,
+                        "is_available": available, "missing_inputs": missing,
+                        "days_compared": None})
         if run_end <= end:
             continue
         n = (end - run_start).days

@@ -148,11 +148,24 @@ def test_serving_and_cli_show_read_only_the_tenants_parquet(built_home, monkeypa
     assert published["fct_kpi_values"].name == "part.parquet"
     assert "tenant=solo" in str(published["fct_kpi_values"])
     monkeypatch.setenv("TENANTLAKE_HOME", str(built_home.root))
-    res = CliRunner().invoke(app, ["kpi", "show", "solo", "--grain", "month", "--format", "json"])
+    res = CliRunner().invoke(app, ["kpi", "show", "solo", "--grain", "month", "--format", "json",
+                                   "--history"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)
     assert {r["kpi_name"] for r in rows} == set(kpi_definitions())
     assert {r["value"] for r in rows if r["kpi_name"] == "revenue"} == {100.0}
+    # the scorecard: solo's data ends 2026-01-06, so January is the running month "to date";
+    # no complete month exists before its first data, so none is shown (not a zero)
+    res = CliRunner().invoke(app, ["kpi", "show", "solo", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    card = json.loads(res.output)
+    assert {r["period_status"] for r in card} == {"to_date"}
+    revenue = next(r for r in card if r["kpi_name"] == "revenue")
+    assert (revenue["period_start"], revenue["through"], revenue["value"]) == (
+        "2026-01-01", "2026-01-06", 100.0)
+    assert revenue["prior_value"] is None and revenue["days_compared"] == 6
+    fill = next(r for r in card if r["kpi_name"] == "fill_rate")
+    assert fill["is_available"] is False and fill["value"] is None
     # acme was not published: its KPIs are not readable through serving yet
     res = CliRunner().invoke(app, ["kpi", "show", "acme"])
     assert res.exit_code == 1
