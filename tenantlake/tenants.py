@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from tenantlake.contracts import CONTRACTS, ENTITY_NAMES
-from tenantlake.settings import PROJECT_ROOT, Home
+from tenantlake.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
