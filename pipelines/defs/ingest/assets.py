@@ -51,11 +51,15 @@ QUALITY_CHECKS = [
 )
 def land_tenant_sources(context: dg.AssetExecutionContext, tenantlake: TenantlakeResource):
     """Land whatever waits in the tenant's sources; a file already in the ledger is a no-op."""
-    from tenantlake.landing import land_tenant
+    from tenantlake.landing import LandingError, land_tenant
 
     tenant = tenantlake.tenant(context.partition_key)
     selected = [k.path[-1] for k in context.selected_asset_keys]
-    report = land_tenant(tenant, tenantlake.home, entities=selected)
+    try:
+        report = land_tenant(tenant, tenantlake.home, entities=selected)
+    except LandingError as exc:
+        # the event log keeps a failure's text: redacted, and without the traceback's locals
+        raise dg.Failure(description=redact(str(exc))) from None
     for entity in selected:
         er = report.entities.get(entity)
         if er is None or not er.sent:

@@ -141,8 +141,11 @@ def database_url(ctx: _Ctx, source: Source) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL with its password masked, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with its password masked, for messages (user info and secret-named query
+    parameters such as ``?password=``, see :func:`tenantlake.redact.redact`)."""
+    from tenantlake.redact import redact
+
+    return redact(make_url(url).render_as_string(hide_password=True))
 
 
 def _database_label(url: str) -> str:
