@@ -121,6 +121,31 @@ class CsvOptions(_Model):
         return v
 
 
+class ColumnRule(_Model):
+    """A tenant's own rule for one canonical column, checked like the contract's own.
+
+    Bad rows are quarantined with rule ``required``, ``pattern``, ``allowed_values``,
+    ``min_value`` or ``max_value`` and a reason naming ``entities.<entity>.rules.<column>``.
+    """
+
+    required: bool = False
+    #: A regular expression the whole value (as text) must match, e.g. ``"[A-Z]{3}"``.
+    pattern: str | None = None
+    allowed: list[str | int | float | bool] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"pattern {v!r} is not a regular expression: {exc}") from None
+        return v
+
+
 class EntityMapping(_Model):
     """How one export feeds one canonical entity.
 
@@ -138,6 +163,18 @@ class EntityMapping(_Model):
     formats: dict[str, str] = Field(default_factory=dict)
     #: Keep rows only where this expression is true (e.g. record_type == "L").
     where: str | None = None
+    #: Tenant rules per canonical column (required, pattern, allowed, min, max).
+    rules: dict[str, ColumnRule] = Field(default_factory=dict)
+    #: Rows with the same contract key in one batch: exact copies are always dropped and
+    #: counted; conflicting ones are all quarantined (reject_conflicts), or the earliest
+    #: (first) / latest (last) is kept and the others quarantined.
+    duplicates: Literal["reject_conflicts", "first", "last"] = "reject_conflicts"
+    #: Canonical columns whose typed source values (Parquet) may be cast leniently (a boolean
+    #: as 1/0, a number as a date...): without, a type that does not fit refuses the file.
+    lenient: list[str] = Field(default_factory=list)
+    #: Mapped optional columns some files may lack (landed as nulls); any other mapped column
+    #: missing from a file refuses that file.
+    absent_ok: list[str] = Field(default_factory=list)
 
 
 class Source(_Model):
@@ -187,12 +224,26 @@ class Source(_Model):
             contract = CONTRACTS[name]
             targets = (set(mapping.columns) | set(mapping.constants) | set(mapping.expressions))
             unknown = sorted(set(targets) | set(mapping.value_maps) | set(mapping.formats)
-                             - set(contract.column_names))
+                             | set(mapping.rules) | set(mapping.lenient)
+                             | set(mapping.absent_ok) - set(contract.column_names))
             unknown = [u for u in unknown if u not in contract.column_names]
             if unknown:
                 raise ValueError(
                     f"entities.{name}: {', '.join(unknown)} not in the {name} contract; "
                     f"canonical columns are: {', '.join(contract.column_names)}")
+            unmapped_rules = sorted(c for c, r in mapping.rules.items()
+                                    if r.required and c not in targets)
+            if unmapped_rules:
+                raise ValueError(
+                    f"entities.{name}.rules: {', '.join(unmapped_rules)} required but not "
+                    "mapped; map them under columns, constants or expressions")
+            required_absent = sorted(c for c in mapping.absent_ok
+                                     if c in contract.required_columns
+                                     or (c in mapping.rules and mapping.rules[c].required))
+            if required_absent:
+                raise ValueError(
+                    f"entities.{name}.absent_ok: {', '.join(required_absent)} required, so a "
+                    "file may not lack it")
             missing = [c for c in contract.required_columns if c not in targets]
             if missing:
                 raise ValueError(

@@ -339,20 +339,30 @@ class BatchWriter:
             pl.lit(self.unit.label).alias("_source_file")))
 
     def take_duplicates(self) -> pl.DataFrame:
-        """Pull the rows whose key an earlier frame had out of the raw (and drift) temp files.
+        """Apply the mapping's ``duplicates`` policy once the whole unit was read.
 
-        Returns them (canonical columns, incl. ``_source_row``) so the caller can quarantine
-        their source values; counts, the GX sample and the newest event date are corrected.
+        Exact copies and the rows the policy rejects are taken out of the raw (and drift) temp
+        files; exact copies are only counted (:attr:`dropped_duplicates`), the rejected rows
+        are returned (``_source_row``, key columns, ``_dup_rule``) so the caller can
+        quarantine their source values. Counts, the GX sample and the newest event date are
+        corrected.
         """
-        rows = self.keys.duplicates()
+        policy = self.run.tenant.sources[self.source_name].entities[self.entity].duplicates
+        copies, rejected, kept = self.keys.resolve(policy)
         self.keys.close()
+        rows = np.union1d(copies, rejected)
         if len(rows) == 0:
             return pl.DataFrame()
+        if len(kept):
+            self.run.log.info("entity=%s %s: %d key(s) had conflicting rows; kept the %s one "
+                              "(duplicates: %s)", self.entity, self.unit.label, len(kept),
+                              "latest" if policy == "last" else "earliest", policy)
         ev = self.contract.event_date
         wanted = ["_source_row", *self.contract.key, *([ev] if ev else [])]
         dropped = self.raw.drop_rows(rows, wanted)
         self.drift.drop_rows(rows, ["_source_row"])
         self.landed -= dropped.height
+        self.dropped_duplicates += len(copies)
         frame = self.sampler.frame
         if frame is not None:
             self.sampler.frame = frame.filter(~frame.get_column("_source_row").is_in(
@@ -360,7 +370,9 @@ class BatchWriter:
         if ev and self.max_event is not None and ev in dropped.columns and \
                 dropped.get_column(ev).max() == self.max_event:
             self.max_event = self.raw.column_max(ev)
-        return dropped
+        rule = "conflicting_duplicate_key" if policy == "reject_conflicts" else "duplicate_key"
+        return dropped.filter(pl.col("_source_row").is_in(pl.Series(rejected))).with_columns(
+            pl.lit(rule).alias("_dup_rule"))
 
     def add_duplicates(self, bad: pl.DataFrame) -> None:
         """Quarantine duplicate rows found after the stream (see :meth:`take_duplicates`)."""
@@ -776,7 +788,7 @@ def _quarantine_duplicates(run: RunContext, source_name: str, source: Source, un
     dropped = {e: d for e, d in dropped.items() if d.height}
     if not dropped:
         return
-    run.log.info("%s: %s row(s) with a key seen earlier in the batch go to quarantine",
+    run.log.info("%s: %s row(s) whose key other rows of the batch have go to quarantine",
                  unit.label, ", ".join(f"{e}={d.height}" for e, d in dropped.items()))
     found = dict.fromkeys(dropped, 0)
     for first_row, frame in unit.frames():

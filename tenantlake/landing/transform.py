@@ -38,9 +38,10 @@ FALSE_WORDS = ["false", "f", "no", "n", "0", "nein", "non", "falsch", "off"]
 _BOOL_WORDS = {v: b for words, b in ((TRUE_WORDS, True), (FALSE_WORDS, False))
                for w in words for v in (w, w.upper(), w.capitalize())}
 RULE_ORDER = ("malformed_row", "invalid_encoding", "missing_required_column", "field_too_long",
-              "unmapped_code", "type", "required", "allowed_values", "min_value", "max_value",
+              "control_characters", "unmapped_code", "type", "required", "allowed_values",
+              "min_value", "max_value", "pattern",
               "not_future", "delivered_date_not_before_ship_date",
-              "resolved_at_not_before_created_at", "duplicate_key")
+              "resolved_at_not_before_created_at", "conflicting_duplicate_key", "duplicate_key")
 _NAIVE_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M",
                      "%Y-%m-%d %H:%M")
 _AWARE_TS_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
@@ -49,6 +50,7 @@ _GAP_PROBE = dt.timedelta(hours=3)
 _RAW = "__raw__"
 _UNMAPPED = "__unmapped__"
 _TOOLONG = "__toolong__"
+_NUL = "__nul__"
 DRIFT_PREFIX = "__drift__"
 _DUP = "__dup__"
 _BAD = "__bad__"
@@ -57,24 +59,30 @@ _BAD = "__bad__"
 class KeyTracker:
     """Contract keys of one batch, spilled to disk, so duplicate detection costs no RAM per row.
 
-    Duplicates within a batch keep the first row and quarantine the rest. Within a frame they
-    are marked at once (:meth:`mark`). Across frames they are found after the stream
-    (:meth:`duplicates`): each frame's first-seen keys go, as (64-bit hash, source row) pairs,
-    into :attr:`PARTITIONS` buffers by the hash's top bits, appended to one temp file per
-    partition when a buffer holds :attr:`FLUSH_BYTES` (so small units never touch the disk),
-    and each partition is sorted on its own at the end. Why not a set (or sorted runs) in
-    memory: it grew with the file (8+ bytes per row plus merge copies) and the per-frame
-    membership search was a third of the landing CPU; the spill is written sequentially and
-    read once. Memory: the buffers (<= PARTITIONS x FLUSH_BYTES = 16 MB) plus one partition at
-    the end (16 bytes x rows / PARTITIONS). A hash collision (about n^2 / 2^65, 2e-7 at 3
-    million keys) would wrongly quarantine a row as a duplicate, never lose one silently.
+    Every landed row's (key hash, value hash, source row) goes into :attr:`PARTITIONS` buffers
+    by the key hash's top bits, appended to one temp file per partition when a buffer holds
+    :attr:`FLUSH_BYTES` (so small units never touch the disk); once the unit was read, each
+    partition is sorted on its own and :meth:`resolve` applies the mapping's ``duplicates``
+    policy:
+
+    * an **exact copy** (same key, same values) of another row is dropped and counted, never
+      quarantined: nothing is lost and nothing conflicts;
+    * **conflicting** rows (same key, other values): ``reject_conflicts`` (default) quarantines
+      every one of them (the platform cannot know which is right); ``first`` / ``last`` keep the
+      earliest / latest and quarantine the others.
+
+    Why not a set in memory: it grew with the file and the per-frame membership search was a
+    third of the landing CPU; the spill is written sequentially and read once. Memory: the
+    buffers (<= PARTITIONS x FLUSH_BYTES = 16 MB) plus one partition at the end (24 bytes x
+    rows / PARTITIONS). A hash collision (about n^2 / 2^65, 2e-7 at 3 million keys) would
+    wrongly treat two rows as duplicates (quarantined with a reason), never lose one silently.
     """
 
     _BITS = 6
     PARTITIONS = 1 << _BITS
     #: Bytes buffered per partition before an append (bounds memory, needs no open files).
     FLUSH_BYTES = 256 << 10
-    _DTYPE = np.dtype([("h", "<u8"), ("r", "<i8")])
+    _DTYPE = np.dtype([("h", "<u8"), ("v", "<u8"), ("r", "<i8")])
 
     def __init__(self) -> None:
         self._dir: str | None = None
@@ -98,12 +106,13 @@ class KeyTracker:
                 rec.tofile(fh)
         self._buf[i], self._buffered[i] = [], 0
 
-    def _spill(self, h: np.ndarray, rows: np.ndarray) -> None:
-        """Queue (hash, row) pairs for their partition (top bits of the hash)."""
-        if len(h) == 0:
+    def add(self, keys: pl.Series, values: pl.Series, rows: pl.Series) -> None:
+        """Remember landed rows: key hash, hash of all their values, source row number."""
+        if len(keys) == 0:
             return
+        h = keys.to_numpy()
         rec = np.empty(len(h), self._DTYPE)
-        rec["h"], rec["r"] = h, rows
+        rec["h"], rec["v"], rec["r"] = h, values.to_numpy(), rows.to_numpy()
         part = (h >> np.uint64(64 - self._BITS)).astype(np.uint8)
         order = np.argsort(part, kind="stable")  # radix sort on uint8
         bounds = np.searchsorted(part[order], np.arange(self.PARTITIONS + 1))
@@ -114,40 +123,60 @@ class KeyTracker:
             if self._buffered[i] >= self.FLUSH_BYTES:
                 self._flush(i)
 
-    def mark(self, hashes: pl.Series, candidate: pl.Series, rows: pl.Series) -> pl.Series:
-        """Bool mask over ``hashes``: candidate rows whose key an earlier row of the same frame
-        has; the first occurrences are remembered for :meth:`duplicates`."""
-        everyone = bool(candidate.all())  # the common case: no other rule failed
-        idx = None if everyone else candidate.arg_true()
-        h = hashes if everyone else hashes.gather(idx)
-        r = rows if everyone else rows.gather(idx)
-        dup = ~h.is_first_distinct()
-        keep = ~dup.to_numpy()
-        self._spill(h.to_numpy()[keep], r.to_numpy()[keep])
-        out = pl.zeros(len(hashes), pl.Boolean, eager=True).alias(_DUP)
-        if dup.any():
-            out = dup.alias(_DUP) if everyone else out.scatter(idx.filter(dup), True)
-        return out
+    def _partition(self, i: int) -> np.ndarray:
+        if self._dir is None:  # nothing spilled yet: the buffers are all there is
+            return np.concatenate(self._buf[i]) if self._buf[i] else np.empty(0, self._DTYPE)
+        self._flush(i)
+        path = self._path(i)
+        return np.fromfile(path, self._DTYPE) if os.path.exists(path) else \
+            np.empty(0, self._DTYPE)
 
-    def duplicates(self) -> np.ndarray:
-        """Sorted source rows whose key an earlier remembered row (of another frame) has."""
-        found: list[np.ndarray] = []
+    def resolve(self, policy: str = "reject_conflicts") -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+        """(exact copies to drop, conflicting rows to quarantine, rows kept over a conflict),
+        as sorted source row numbers, for ``policy`` (see the class docstring)."""
+        drop: list[np.ndarray] = []
+        reject: list[np.ndarray] = []
+        kept: list[np.ndarray] = []
+        keep_last = policy == "last"
         for i in range(self.PARTITIONS):
-            if self._dir is None:  # nothing spilled yet: the buffers are all there is
-                rec = np.concatenate(self._buf[i]) if self._buf[i] else np.empty(0, self._DTYPE)
-            else:
-                self._flush(i)
-                path = self._path(i)
-                rec = np.fromfile(path, self._DTYPE) if os.path.exists(path) else \
-                    np.empty(0, self._DTYPE)
+            rec = self._partition(i)
             if len(rec) < 2:
                 continue
-            # appended in stream order, so a stable sort on the hash keeps rows ascending
-            rec = rec[np.argsort(rec["h"], kind="stable")]
-            same = rec["h"][1:] == rec["h"][:-1]
-            if same.any():
-                found.append(rec["r"][1:][same])
-        return np.sort(np.concatenate(found)) if found else np.empty(0, np.int64)
+            # rows in stream order within equal (key, values): first (or last) copy survives
+            rec = rec[np.lexsort((rec["r"], rec["v"], rec["h"]))]
+            same = (rec["h"][1:] == rec["h"][:-1]) & (rec["v"][1:] == rec["v"][:-1])
+            if not same.any() and not (rec["h"][1:] == rec["h"][:-1]).any():
+                continue
+            copy = np.zeros(len(rec), bool)
+            if keep_last:
+                copy[:-1] = same   # an identical row follows: this one is the earlier copy
+            else:
+                copy[1:] = same
+            drop.append(rec["r"][copy])
+            rest = rec[~copy]
+            rest = rest[np.lexsort((rest["r"], rest["h"]))]
+            dup = np.zeros(len(rest), bool)
+            dup[1:] = rest["h"][1:] == rest["h"][:-1]
+            dup[:-1] |= rest["h"][:-1] == rest["h"][1:]
+            if not dup.any():
+                continue
+            if policy == "reject_conflicts":
+                reject.append(rest["r"][dup])
+                continue
+            # first: a row whose predecessor has its key loses; last: one whose successor has
+            first_of = np.ones(len(rest), bool)
+            first_of[1:] = rest["h"][1:] != rest["h"][:-1]
+            last_of = np.ones(len(rest), bool)
+            last_of[:-1] = rest["h"][:-1] != rest["h"][1:]
+            winner = last_of if keep_last else first_of
+            reject.append(rest["r"][dup & ~winner])
+            kept.append(rest["r"][dup & winner])
+
+        def cat(parts: list[np.ndarray]) -> np.ndarray:
+            return np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+
+        return cat(drop), cat(reject), cat(kept)
 
     def close(self) -> None:
         """Remove the spill files (also after a failed batch)."""
@@ -187,8 +216,37 @@ def number_parser(source: Source) -> Callable[[pl.Expr], pl.Expr]:
             s = s.str.replace_all(source.thousands_separator, "", literal=True)
         if source.decimal_separator == ",":
             s = s.str.replace(",", ".", literal=True)
-        return s.cast(pl.Float64, strict=False)
+        return _finite(s.cast(pl.Float64, strict=False))
     return to_number
+
+
+def _finite(f: pl.Expr) -> pl.Expr:
+    """NaN and +-infinity are not amounts: they become nulls, so the row fails rule ``type``
+    ("cannot parse 'NaN' as float") instead of landing a value no KPI can use."""
+    return pl.when(f.is_finite()).then(f)
+
+
+def typed_source_fits(src: pl.DataType, kind: str) -> bool:
+    """Whether a typed source column (Parquet) converts to contract type ``kind`` exactly.
+
+    Strings are parsed (with per-value errors), so they always "fit"; a boolean is not an
+    amount, a number is not a date, a float is not an identifier.
+    """
+    if src in (pl.String, pl.Null) or isinstance(src, (pl.Categorical, pl.Enum)):
+        return True
+    if kind == "string":
+        return src.is_integer()
+    if kind == "float":
+        return src.is_numeric()
+    if kind == "int":
+        return src.is_integer() or src.is_float() or src.is_decimal()
+    if kind == "bool":
+        return src == pl.Boolean
+    if kind == "date":
+        return src == pl.Date or isinstance(src, pl.Datetime)
+    if kind == "timestamp":
+        return isinstance(src, pl.Datetime) or src == pl.Date
+    return False
 
 
 def resolve_column(name: str, schema: dict[str, pl.DataType]) -> str | None:
@@ -283,6 +341,14 @@ class EntityPlan:
                 return
             self.used_columns.add(src)
             raw, raw_dtype = pl.col(src), self.schema[src]
+            if not typed_source_fits(raw_dtype, col.dtype) and col.name not in m.lenient:
+                raise SourceFileError(
+                    f"tenant {self.tenant.id!r}, source {self.source_name!r}: {self.label}: "
+                    f"column {src!r} is {raw_dtype} in the file, but {self.entity}."
+                    f"{col.name} is {col.dtype}; typed sources are cast strictly, so nothing "
+                    f"from this file was landed; fix: export {src!r} as {col.dtype}, or allow "
+                    f"the cast with entities.{self.entity}.lenient: [{col.name}]",
+                    tenant_id=self.tenant.id, file=self.label)
         elif col.name in m.constants:
             raw = pl.lit(_to_str(m.constants[col.name]), dtype=pl.String)
         elif col.name in m.expressions:
@@ -310,6 +376,20 @@ class EntityPlan:
         self._raw_dtypes[col.name] = raw_dtype
 
     def _missing(self, col: Column, why: str) -> None:
+        """A column the mapping names is not in the file.
+
+        A required column, and an optional one the tenant mapped without listing it under
+        ``absent_ok``, make the file's rows fail ``missing_required_column`` (the file is
+        blocked): landing it with nulls would hide that the export changed.
+        """
+        mapped = col.name in self.mapping.columns or col.name in self.mapping.expressions
+        if not col.required and mapped and col.name not in self.mapping.absent_ok:
+            self.missing_required.append(col.name)
+            self._missing_msgs[col.name] = (
+                f"{col.name}: mapped column missing in {self.label}: {why} (columns present: "
+                f"{', '.join(list(self.schema)[:30])}); fix: export it, map another column, or "
+                f"list it under entities.{self.entity}.absent_ok to land such files with nulls")
+            return
         if col.required:
             self.missing_required.append(col.name)
             hint = ""
@@ -343,7 +423,7 @@ class EntityPlan:
         if kind == "float":
             if src == pl.String:
                 return self.to_number(e)
-            return e.cast(pl.Float64, strict=False)
+            return _finite(e.cast(pl.Float64, strict=False))
         if kind == "int":
             if src.is_integer():
                 return e.cast(pl.Int64, strict=False)
@@ -435,6 +515,7 @@ class EntityPlan:
             out.append(("missing_required_column", name, pl.lit(True),
                         pl.lit(self._missing_msgs[name])))
         out.append(("field_too_long", "", pl.col(_TOOLONG), pl.lit("")))
+        out.append(("control_characters", "", pl.col(_NUL), pl.lit("")))
         for col in self.contract.columns:
             if col.name not in self.exprs:
                 continue
@@ -479,6 +560,7 @@ class EntityPlan:
                 out.append(("not_future", col.name, c > lim,
                             _format(f"{col.name}: {{}} is in the future (more than a day "
                                       "ahead of the landing clock)", c)))
+        out += self._tenant_rules()
         rules = {"delivered_date_not_before_ship_date": ("delivered_date", "ship_date"),
                  "resolved_at_not_before_created_at": ("resolved_at", "created_at")}
         for rule in self.contract.row_rules:
@@ -488,6 +570,45 @@ class EntityPlan:
                             _format(f"{late} {{}} is before {early} {{}}", pl.col(late),
                                       pl.col(early))))
         return [(r, f, m.fill_null(False), msg) for r, f, m, msg in out]
+
+    def _tenant_rules(self) -> list[tuple[str, str, pl.Expr, pl.Expr]]:
+        """The YAML's ``rules`` per column, as checks named like the contract's own."""
+        out: list[tuple[str, str, pl.Expr, pl.Expr]] = []
+        for name, rule in self.mapping.rules.items():
+            if name not in self.exprs:
+                continue
+            c = pl.col(name)
+            dtype = self.contract.column(name).dtype
+            where = f"entities.{self.entity}.rules.{name}"
+            if rule.required:
+                out.append(("required", name, c.is_null(),
+                            pl.lit(f"{name}: required value is missing ({where}.required)")))
+            if rule.allowed is not None:
+                if dtype == "string":
+                    allowed = pl.Series([str(a) for a in rule.allowed], dtype=pl.String)
+                else:
+                    allowed = pl.Series(rule.allowed).cast(self.targets[name], strict=False)
+                out.append(("allowed_values", name, c.is_not_null() & ~c.is_in(allowed),
+                            _format(f"{name}: '{{}}' is not one of "
+                                    f"{', '.join(map(str, rule.allowed))} ({where}.allowed)",
+                                    c)))
+            for bound, value in (("min", rule.min), ("max", rule.max)):
+                if value is None:
+                    continue
+                if dtype not in ("int", "float"):
+                    raise self._where_error(name, f"{where}.{bound}: only numeric columns have "
+                                                  f"bounds ({name} is {dtype})")
+                bad = c < value if bound == "min" else c > value
+                word = "below the minimum" if bound == "min" else "above the maximum"
+                out.append((f"{bound}_value", name, bad,
+                            _format(f"{name}: {{}} is {word} {value:g} ({where}.{bound})", c)))
+            if rule.pattern is not None:
+                txt = c.cast(pl.String)
+                out.append(("pattern", name,
+                            txt.is_not_null() & ~txt.str.contains(f"^(?:{rule.pattern})$"),
+                            _format(f"{name}: '{{}}' does not match the pattern "
+                                    f"{rule.pattern} ({where}.pattern)", txt.str.slice(0, 200))))
+        return out
 
     # ------------------------------------------------------------------ applying
     def process(self, frame: pl.DataFrame, first_row: int, drift: list[str] = (),
@@ -513,7 +634,11 @@ class EntityPlan:
         toolong = (pl.any_horizontal([pl.col(n).str.len_bytes() > MAX_FIELD_CHARS
                                       for n in str_cols]).fill_null(False)
                    if str_cols else pl.lit(False))
-        stage_exprs: list[pl.Expr] = [rows.alias("_source_row"), toolong.alias(_TOOLONG)]
+        nul = (pl.any_horizontal([pl.col(n).str.contains("\x00", literal=True)
+                                  for n in str_cols]).fill_null(False)
+               if str_cols else pl.lit(False))
+        stage_exprs: list[pl.Expr] = [rows.alias("_source_row"), toolong.alias(_TOOLONG),
+                                      nul.alias(_NUL)]
         for name, (raw, typed, unmapped) in self.exprs.items():
             stage_exprs += [raw.alias(_RAW + name), typed.alias(name)]
             if unmapped is not None:
@@ -534,15 +659,16 @@ class EntityPlan:
                  .with_columns(pl.any_horizontal(masks).alias(_BAD)).collect())
         bad = stage.get_column(_BAD)
         key = list(self.contract.key)
-        if keys is not None and all(k in self.exprs for k in key):
-            dup = keys.mark(stage.select(pl.struct(key).hash(seed=7)).to_series(), ~bad,
-                            stage.get_column("_source_row"))
-            stage = stage.with_columns(dup.alias(_DUP))
-            bad = bad | dup
         canon = ["_source_row", *self.exprs, *[DRIFT_PREFIX + d for d in drift]]
+        good = stage.select(canon) if not bad.any() else stage.filter(~bad).select(canon)
+        if keys is not None and all(k in self.exprs for k in key) and good.height:
+            values = [c for c in canon if c != "_source_row"]
+            hashes = good.select(pl.struct(key).hash(seed=7).alias("k"),
+                                 pl.struct(values).hash(seed=11).alias("v"))
+            keys.add(hashes.get_column("k"), hashes.get_column("v"),
+                     good.get_column("_source_row"))
         if not bad.any():
-            return ChunkResult(stage.select(canon), _empty_bad(), filtered)
-        good = stage.filter(~bad).select(canon)
+            return ChunkResult(good, _empty_bad(), filtered)
         return ChunkResult(good, self._explain(stage.filter(bad), frame.filter(bad),
                                                str_cols, has_err), filtered)
 
@@ -552,7 +678,8 @@ class EntityPlan:
 
         Runs on the bad rows only, so the per-rule messages cost nothing for clean data.
         """
-        stage = stage.with_columns(_first_long_field(src, str_cols).alias("__tlf__"))
+        stage = stage.with_columns(_first_long_field(src, str_cols).alias("__tlf__"),
+                                   _first_nul_field(src, str_cols).alias("__nulf__"))
         chain: list[tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]] = []  # (when, rule, field, msg)
         if has_err:
             chain.append((pl.col(ERR_RULE).is_not_null(), pl.col(ERR_RULE), pl.col(ERR_FIELD),
@@ -562,11 +689,13 @@ class EntityPlan:
                 chain.append((m, pl.lit(r), pl.col("__tlf__"), _format(
                     f"{{}}: value longer than {MAX_FIELD_CHARS} characters",
                     pl.col("__tlf__"))))
+            elif r == "control_characters":
+                chain.append((m, pl.lit(r), pl.col("__nulf__"), _format(
+                    "{}: value contains a NUL byte (\\x00), which no export should carry; "
+                    "fix the export (the value is kept in quarantine, shown escaped)",
+                    pl.col("__nulf__"))))
             else:
                 chain.append((m, pl.lit(r), pl.lit(f), message))
-        if _DUP in stage.columns:
-            chain.append((pl.col(_DUP), pl.lit("duplicate_key"),
-                          pl.lit(",".join(self.contract.key)), self._dup_reason()))
         why = stage.select(*[_first_match(chain, i).alias(name) for i, name in
                              ((1, "_rule"), (2, "_field"), (3, "_reason"))],
                            pl.col("_source_row"))
@@ -575,20 +704,25 @@ class EntityPlan:
         return pl.concat([values, why], how="horizontal")
 
 
-    def _dup_reason(self) -> pl.Expr:
+    def _dup_reason(self, rule: pl.Expr) -> pl.Expr:
         """The ``_reason`` of a duplicate row, quoting its (canonical) key values."""
         key_txt = pl.concat_str([pl.lit(f"{k}=") + pl.col(k).cast(pl.String).fill_null("")
                                  for k in self.contract.key], separator=", ")
-        return _format("duplicate key ({}): an earlier row of this batch has the same key "
-                         "(the first one is kept)", key_txt)
+        where = f"entities.{self.entity}.duplicates"
+        return pl.when(rule == "conflicting_duplicate_key").then(_format(
+            "conflicting duplicate key ({}): other rows of this batch have the same key with "
+            f"other values, so none of them lands ({where}: reject_conflicts; set it to first "
+            "or last to keep one)", key_txt)).otherwise(_format(
+                "duplicate key ({}): another row of this batch has the same key with other "
+                f"values and is kept ({where}: {self.mapping.duplicates})", key_txt))
 
     def duplicate_rows(self, frame: pl.DataFrame, first_row: int,
                        dropped: pl.DataFrame) -> pl.DataFrame:
         """Quarantine rows (as :meth:`_explain` builds them) for the rows of ``frame`` numbered
         like :meth:`process` numbers them whose ``_source_row`` is in ``dropped``.
 
-        ``dropped`` holds the canonical rows taken out of the raw file, for the key values the
-        reason quotes.
+        ``dropped`` holds the canonical rows taken out of the raw file (key values and
+        ``_dup_rule``), for the reason.
         """
         frame = with_row_numbers(frame, first_row)
         if self.where is not None:
@@ -601,11 +735,11 @@ class EntityPlan:
         if frame.height == 0:
             return _empty_bad()
         why = frame.select("_source_row").join(
-            dropped.select("_source_row", *self.contract.key), on="_source_row", how="left",
-            maintain_order="left").select(
-            pl.lit("duplicate_key").alias("_rule"),
+            dropped.select("_source_row", "_dup_rule", *self.contract.key), on="_source_row",
+            how="left", maintain_order="left").select(
+            pl.col("_dup_rule").alias("_rule"),
             pl.lit(",".join(self.contract.key)).alias("_field"),
-            self._dup_reason().alias("_reason"), pl.col("_source_row"))
+            self._dup_reason(pl.col("_dup_rule")).alias("_reason"), pl.col("_source_row"))
         values = frame.select([pl.col(n).cast(pl.String) for n in frame.columns
                                if n not in (ERR_RULE, ERR_FIELD, ERR_MSG, ROW_COLUMN,
                                             "_source_row")])
@@ -652,6 +786,15 @@ def _first_long_field(src: pl.DataFrame, str_cols: list[str]) -> pl.Series:
     expr = pl.lit(None, pl.String)
     for n in reversed(str_cols):
         expr = pl.when(pl.col(n).str.len_bytes() > MAX_FIELD_CHARS).then(pl.lit(n)) \
+            .otherwise(expr)
+    return src.select(expr.alias("f"), pl.lit(0).alias("_"))["f"]
+
+
+def _first_nul_field(src: pl.DataFrame, str_cols: list[str]) -> pl.Series:
+    """Name of the first source column whose value holds a NUL byte, per row."""
+    expr = pl.lit(None, pl.String)
+    for n in reversed(str_cols):
+        expr = pl.when(pl.col(n).str.contains("\x00", literal=True)).then(pl.lit(n)) \
             .otherwise(expr)
     return src.select(expr.alias("f"), pl.lit(0).alias("_"))["f"]
 

@@ -25,7 +25,9 @@ def test_demo_dialects_land_into_identical_canonical_schemas(tl_home):
         for entity, er in report.entities.items():
             if not er.sent:
                 continue
-            assert er.rows_in == er.rows_landed + er.rows_quarantined, (tid, entity)
+            assert er.rows_in == (er.rows_landed + er.rows_held + er.rows_quarantined
+                                  + er.rows_duplicate_dropped), (tid, entity)
+            assert er.gate.passed, (tid, entity, [c.description for c in er.gate.failed])
             assert er.rows_landed > 0, f"{tid}/{entity}: nothing landed"
         for f in (tl_home.lake / "raw").glob(f"*/tenant={tid}/date=*/*.parquet"):
             entity = f.parts[-4]

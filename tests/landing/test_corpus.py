@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from landing_helpers import D1, TODAY, check, csv_source, invariant, lines_csv, make_tenant, \
+from landing_helpers import D1, ORDER_LINES, TODAY, check, csv_source, invariant, lines_csv, make_tenant, \
     quarantine, raw_rows
 
 from tenantlake.contracts import arrow_schema
@@ -134,13 +134,29 @@ def test_decimal_comma_thousands_dot_semicolon(tl_home, drop):
 # ----------------------------------------------------------------- row-level rules
 
 
-def test_duplicate_keys_keep_first(tl_home, drop):
-    (drop / "a.csv").write_text(lines_csv(3) + f"O1,1,OTHER,9,9,{D1}\n")
-    rep = ol(land(tl_home, make_tenant({"erp": csv_source()})))
-    assert (rep.rows_landed, rep.rows_quarantined) == (3, 1)
-    q = quarantine(tl_home)[0]
-    assert (q["_rule"], q["_source_row"], q["sku"]) == ("duplicate_key", 4, "OTHER")
-    assert "order_id=O1, line_number=1" in q["_reason"]
+@pytest.mark.parametrize("policy, landed_rows, quarantined", [
+    # key O1: row 2, row 4 (other values), row 5 (an exact copy of row 2)
+    ("reject_conflicts", [1, 3], [(2, "conflicting_duplicate_key"),
+                                  (4, "conflicting_duplicate_key")]),
+    ("first", [1, 2, 3], [(4, "duplicate_key")]),
+    ("last", [1, 3, 5], [(4, "duplicate_key")]),
+])
+def test_conflicting_duplicate_keys_follow_the_declared_policy(tl_home, drop, policy,
+                                                               landed_rows, quarantined):
+    (drop / "a.csv").write_text(lines_csv(3) + f"O1,1,OTHER,9,9,{D1}\n"
+                                + lines_csv(3).splitlines()[2] + "\n")  # + exact copy of row 2
+    ents = {"order_lines": {**ORDER_LINES, "duplicates": policy}}
+    rep = ol(land(tl_home, make_tenant({"erp": csv_source(entities=ents)})))
+    assert (rep.rows_in, rep.rows_duplicate_dropped) == (5, 1)
+    assert (rep.rows_landed, rep.rows_quarantined) == (len(landed_rows), len(quarantined))
+    got = duckdb.sql(f"SELECT _source_row FROM read_parquet('{tl_home.lake}/raw/order_lines/"
+                     "**/*.parquet') ORDER BY 1").fetchall()
+    assert [r for (r,) in got] == landed_rows
+    qs = quarantine(tl_home)
+    assert [(q["_source_row"], q["_rule"]) for q in qs] == quarantined
+    assert all("order_id=O1, line_number=1" in q["_reason"] for q in qs)
+    assert all(q["sku"] in ("SKU1", "OTHER") for q in qs)
+    assert all(f"duplicates: {policy}" in q["_reason"] for q in qs)
 
 
 def test_duplicate_keys_across_chunks(tl_home, drop, monkeypatch):
@@ -148,8 +164,9 @@ def test_duplicate_keys_across_chunks(tl_home, drop, monkeypatch):
     monkeypatch.setattr(files, "CSV_BLOCK_BYTES", 1 << 10)  # many small frames
     (drop / "a.csv").write_text(lines_csv(200) + lines_csv(200).split("\n", 1)[1])
     rep = ol(land(tl_home, make_tenant({"erp": csv_source()})))
-    assert (rep.rows_landed, rep.rows_quarantined) == (200, 200)
-    assert {r for r, _ in rules(tl_home)} == {"duplicate_key"}
+    # exact copies: counted and dropped, not quarantined
+    assert (rep.rows_landed, rep.rows_quarantined, rep.rows_duplicate_dropped) == (200, 0, 200)
+    assert raw_rows(tl_home) == 200
 
 
 def test_negative_quantity(tl_home, drop):
@@ -250,11 +267,23 @@ def test_extra_columns_are_drift_kept_in_sidecar(tl_home, drop):
                       ).fetchall() == [("red", 1)]
 
 
-def test_absent_optional_columns_are_typed_nulls_with_exact_schema(tl_home, drop):
-    """Unmapped optional columns are simply not sent; mapped-but-absent ones are reported."""
+def test_mapped_column_absent_from_the_file_blocks_it_unless_absent_ok(tl_home, drop):
+    """A mapped column missing from a file means the export changed: never silent nulls."""
     (drop / "a.csv").write_text(lines_csv(2))
-    ent = {"order_lines": {"columns": {**__import__("landing_helpers").ORDER_LINES["columns"],
-                                       "is_promo": "Promo Flag"}}}
+    cols = {**ORDER_LINES["columns"], "is_promo": "Promo Flag"}
+    rep = ol(land(tl_home, make_tenant({"erp": csv_source(entities={
+        "order_lines": {"columns": cols}})})))
+    assert (rep.rows_landed, rep.rows_quarantined) == (0, 2) and not rep.gate.passed
+    q = quarantine(tl_home)[0]
+    assert (q["_rule"], q["_field"]) == ("missing_required_column", "is_promo")
+    assert "'Promo Flag' not found" in q["_reason"] and "absent_ok" in q["_reason"]
+
+
+def test_absent_optional_columns_are_typed_nulls_with_exact_schema(tl_home, drop):
+    """Unmapped optional columns are simply not sent; absent_ok ones land as nulls."""
+    (drop / "a.csv").write_text(lines_csv(2))
+    ent = {"order_lines": {"columns": {**ORDER_LINES["columns"], "is_promo": "Promo Flag"},
+                           "absent_ok": ["is_promo"]}}
     rep = ol(land(tl_home, make_tenant({"erp": csv_source(entities=ent)})))
     assert rep.missing_optional_columns == ["is_promo"] and rep.gate.passed
     f = next((tl_home.lake / "raw" / "order_lines").rglob("*.parquet"))

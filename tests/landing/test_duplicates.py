@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 
 import duckdb
-from landing_helpers import D1, csv_source, invariant, lines_csv, make_tenant, quarantine, \
+from landing_helpers import D1, ORDER_LINES, csv_source, invariant, lines_csv, make_tenant, quarantine, \
     raw_rows
 
 from tenantlake.landing import land_tenant
@@ -31,7 +31,8 @@ def test_duplicate_in_a_later_frame_is_quarantined_with_its_source_values(
     body += f"O7,1,LATE,3,2.5,{D1},dup\n"  # same key as row 8 (order O7, line 1)
     (drop / "a.csv").write_text(body)
 
-    report = land_tenant(make_tenant({"erp": csv_source()}), tl_home, run_gx=False)
+    ents = {"order_lines": {**ORDER_LINES, "duplicates": "first"}}
+    report = land_tenant(make_tenant({"erp": csv_source(entities=ents)}), tl_home, run_gx=False)
     invariant(report)
 
     rep = report.entities["order_lines"]
@@ -59,6 +60,22 @@ def test_where_filtered_rows_keep_their_numbering_for_late_duplicates(tl_home, d
     invariant(report)
 
     rep = report.entities["orders"]
-    assert (rep.rows_filtered, rep.rows_landed, rep.rows_quarantined) == (20, 40, 40)
-    assert {q["_rule"] for q in quarantine(tl_home, "orders")} == {"duplicate_key"}
-    assert all(q["qty"] != "1" for q in quarantine(tl_home, "orders"))
+    # the second half repeats the first: exact copies, dropped and counted
+    assert (rep.rows_filtered, rep.rows_landed, rep.rows_quarantined,
+            rep.rows_duplicate_dropped) == (20, 40, 0, 40)
+    assert raw_rows(tl_home, "orders") == 40
+
+
+def test_conflicts_across_frames_are_all_rejected_by_default(tl_home, drop, monkeypatch):
+    monkeypatch.setattr(files, "CSV_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(KeyTracker, "FLUSH_BYTES", 16)
+    second = lines_csv(50).split("\n", 1)[1].replace(",9.5,", ",7.5,")  # same keys, new price
+    (drop / "a.csv").write_text(lines_csv(50) + second + lines_csv(50).split("\n", 1)[1])
+    report = land_tenant(make_tenant({"erp": csv_source()}), tl_home, run_gx=False)
+    invariant(report)
+    rep = report.entities["order_lines"]
+    assert (rep.rows_in, rep.rows_landed, rep.rows_quarantined,
+            rep.rows_duplicate_dropped) == (150, 0, 100, 50)
+    qs = quarantine(tl_home)
+    assert {q["_rule"] for q in qs} == {"conflicting_duplicate_key"}
+    assert sorted(q["_source_row"] for q in qs) == list(range(1, 101))
