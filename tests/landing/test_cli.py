@@ -53,3 +53,14 @@ def test_missing_drop_folder_exits_2(tl_home, tmp_path, monkeypatch):
     _write_tenant(tmp_path, monkeypatch, make_tenant({"erp": csv_source()}, tenant_id="ghost"))
     res = runner.invoke(app, ["land", "ghost"])
     assert res.exit_code == 2 and "ghost" in res.stderr
+
+
+def test_quarantine_show_escapes_control_characters(tl_home, drop, tmp_path, monkeypatch):
+    _write_tenant(tmp_path, monkeypatch, make_tenant({"erp": csv_source()}))
+    (drop / "a.csv").write_text(lines_csv(3) + f"O8,1,S\x00X,1,1,{D1}\n"
+                                + f"O9,1,S,1,9\x1b[2J,{D1}\n")
+    assert runner.invoke(app, ["land", "acme", "--no-gx"]).exit_code == 0
+    res = runner.invoke(app, ["quarantine", "show", "acme"], env={"COLUMNS": "300"})
+    assert res.exit_code == 0
+    assert "\x00" not in res.stdout and "\x1b" not in res.stdout
+    assert "control_characters" in res.stdout and "\\x1b[2J" in res.stdout
