@@ -128,11 +128,15 @@ class ColumnRule(_Model):
     ``min_value`` or ``max_value`` and a reason naming ``entities.<entity>.rules.<column>``.
     """
 
+    #: The column may not be null (also for a column the contract lets be empty).
     required: bool = False
     #: A regular expression the whole value (as text) must match, e.g. ``"[A-Z]{3}"``.
     pattern: str | None = None
+    #: The only values allowed (beyond the contract's own allowed values).
     allowed: list[str | int | float | bool] | None = None
+    #: Smallest allowed value (numeric columns).
     min: float | None = None
+    #: Largest allowed value (numeric columns).
     max: float | None = None
 
     @field_validator("pattern")
