@@ -112,15 +112,61 @@ _created: set[str] = set()
 _lock = threading.Lock()
 
 
+#: Triggers refusing UPDATE and DELETE on the audit log: they stop accidents and careless
+#: scripts; someone who drops them is still caught by the hash chain (`tenantlake audit verify`).
+_SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS alerts_audit_no_{op.lower()} BEFORE {op} ON alerts_audit "
+    "BEGIN SELECT RAISE(ABORT, 'alerts_audit is append-only'); END"
+    for op in ("UPDATE", "DELETE")]
+_PG_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION alerts_audit_append_only() RETURNS trigger AS $$ BEGIN "
+    "RAISE EXCEPTION 'alerts_audit is append-only'; END $$ LANGUAGE plpgsql")
+_PG_TRIGGER = ("CREATE TRIGGER alerts_audit_append_only BEFORE UPDATE OR DELETE ON alerts_audit "
+               "FOR EACH ROW EXECUTE FUNCTION alerts_audit_append_only()")
+
+
+def _append_only(eng: Engine) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with eng.begin() as conn:
+            if eng.dialect.name == "sqlite":
+                for ddl in _SQLITE_TRIGGERS:
+                    conn.execute(text(ddl))
+            elif eng.dialect.name == "postgresql":
+                exists = conn.execute(text(
+                    "SELECT 1 FROM pg_trigger WHERE tgname = 'alerts_audit_append_only'")).first()
+                if not exists:
+                    conn.execute(text(_PG_FUNCTION))
+                    conn.execute(text(_PG_TRIGGER))
+    except DBAPIError:  # another process created them at the same moment
+        pass
+
+
 def alerts_engine(url: str | None = None) -> Engine:
-    """The operational store's engine with the alert tables created."""
+    """The operational store's engine with the alert tables (and audit triggers) created."""
     eng = _store_engine(url)
     key = eng.url.render_as_string(hide_password=False)
     with _lock:
         if key not in _created:
             metadata.create_all(eng)
+            _append_only(eng)
             _created.add(key)
     return eng
+
+
+def drop_append_only_triggers(url: str | None = None) -> None:
+    """Remove the audit triggers (what an attacker with database access could do; tests)."""
+    from sqlalchemy import text
+
+    eng = alerts_engine(url)
+    with eng.begin() as conn:
+        if eng.dialect.name == "sqlite":
+            for op in ("update", "delete"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS alerts_audit_no_{op}"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS alerts_audit_append_only ON alerts_audit"))
 
 
 def forget_engines() -> None:

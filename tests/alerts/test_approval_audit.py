@@ -17,7 +17,12 @@ from tenantlake.alerts import outbox, rules
 from tenantlake.alerts.access import may_approve
 from tenantlake.alerts.audit import verify
 from tenantlake.alerts.delivery import deliver, deliver_until_settled
-from tenantlake.alerts.store import alerts_engine, audit, audit_heads
+from tenantlake.alerts.store import (
+    alerts_engine,
+    audit,
+    audit_heads,
+    drop_append_only_triggers,
+)
 
 APPROVAL_RULES = [{"name": "churn_risk", "model": "stockout", "min_probability": 0.5,
                    "channel": "hook", "requires_approval": True}]
@@ -106,8 +111,14 @@ def test_chain_answers_why_and_detects_tampering(tl_home, store_url, receiver, h
                                                      "delivered"]
     ok = subprocess.run([*cli, "audit", "verify"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0 and "chain intact" in ok.stdout
+    # the log refuses changes outright...
+    with pytest.raises(Exception, match="append-only"):
+        with alerts_engine(store_url).begin() as conn:
+            conn.execute(update(audit).values(actor="mallory"))
+    # ...and someone who drops the triggers (each process re-creates them) is caught by the chain
 
     def tampered(change) -> subprocess.CompletedProcess:
+        drop_append_only_triggers(store_url)
         with alerts_engine(store_url).begin() as conn:
             conn.execute(change)
         return subprocess.run([*cli, "audit", "verify"], env=env, capture_output=True,
@@ -117,6 +128,7 @@ def test_chain_answers_why_and_detects_tampering(tl_home, store_url, receiver, h
     r = tampered(update(audit).where(audit.c.alert_id == ids[0],
                                      audit.c.to_state == "approved").values(actor="mallory"))
     assert r.returncode == 1 and "was changed" in r.stdout
+    drop_append_only_triggers(store_url)
     with alerts_engine(store_url).begin() as conn:
         conn.execute(update(audit).where(audit.c.alert_id == ids[0],
                                          audit.c.to_state == "approved")
@@ -131,6 +143,7 @@ def test_chain_answers_why_and_detects_tampering(tl_home, store_url, receiver, h
 def test_tampered_middle_entry_removed(tl_home, store_url):
     _, ids = _setup(tl_home, n=6)
     outbox.reject(ids[0], "ops", "no", now=NOW)
+    drop_append_only_triggers(store_url)
     with alerts_engine(store_url).begin() as conn:
         conn.execute(delete(audit).where(audit.c.seq == 2))
     res = verify(url=store_url)

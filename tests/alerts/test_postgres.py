@@ -24,7 +24,8 @@ def pg_store(tl_home, postgres_url, monkeypatch):  # noqa: F811
     eng = create_engine(postgres_url)
     with eng.begin() as conn:  # one database per session: start each test from empty tables
         for t in ("alerts_audit", "alerts_audit_heads", "alerts_outbox", "alerts_holds"):
-            conn.execute(text(f"DROP TABLE IF EXISTS {t}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {t}"))  # fixed names, no input
+        conn.execute(text("DROP FUNCTION IF EXISTS alerts_audit_append_only()"))
     eng.dispose()
     from tenantlake.alerts.store import forget_engines
 
@@ -56,6 +57,13 @@ def test_flow_on_postgres(tl_home, pg_store):
     counts = outbox.state_counts("acme")
     assert counts[outbox.DELIVERED] == 6 and counts[outbox.REJECTED] == 1
     assert all(v.ok for v in verify(url=pg_store))
+    from sqlalchemy import update
+
+    from tenantlake.alerts.store import alerts_engine, audit
+
+    with pytest.raises(Exception, match="append-only"):
+        with alerts_engine(pg_store).begin() as conn:
+            conn.execute(update(audit).values(actor="mallory"))
 
 
 def test_two_workers_race_without_double_sends(tl_home, pg_store):
