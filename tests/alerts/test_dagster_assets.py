@@ -42,3 +42,27 @@ def test_alerts_run_in_the_scoring_job():
     keys = set(score_job.selection.resolve(
         __import__("pipelines.definitions", fromlist=["defs"]).defs.resolve_asset_graph()))
     assert {OUTBOX_KEY, DELIVERY_KEY} <= keys
+
+
+def test_failed_quality_gate_check_holds_the_tenant(tl_home, store_url):
+    """gate_failures reads the latest quality_gate check of each raw entity for the partition."""
+    from pipelines.defs.alerts.assets import gate_failures
+    from pipelines.partitions import tenant_partitions
+
+    key = dg.AssetKey(["raw", "orders"])
+
+    @dg.asset(key=key, partitions_def=tenant_partitions,
+              check_specs=[dg.AssetCheckSpec("quality_gate", asset=key)])
+    def fake_orders(context):
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(check_name="quality_gate",
+                                  passed=context.partition_key != TENANT)
+
+    cfg = load_tenant(TENANT)
+    with dg.instance_for_test() as instance:
+        assert gate_failures(instance, cfg) == []
+        for t in (TENANT, "harbor-wholesale"):
+            dg.materialize([fake_orders], partition_key=t, instance=instance,
+                           raise_on_error=False)
+        assert gate_failures(instance, cfg) == ["orders"]
+        assert gate_failures(instance, load_tenant("harbor-wholesale")) == []

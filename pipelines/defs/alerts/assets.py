@@ -17,22 +17,32 @@ OUTBOX_KEY = dg.AssetKey(["alerts", "outbox"])
 DELIVERY_KEY = dg.AssetKey(["alerts", "delivery"])
 
 
-def gate_failures(instance: dg.DagsterInstance, tenant) -> list[str]:
-    """Entities whose latest ``quality_gate`` check for this tenant partition failed."""
-    from dagster._core.event_api import PartitionKeyFilter
+def gate_failures(instance: dg.DagsterInstance, tenant, history: int = 200) -> list[str]:
+    """Entities whose latest ``quality_gate`` check in a run of this tenant's partition failed.
+
+    Check evaluations are not recorded per partition here, so each one is matched to its run's
+    ``dagster/partition`` tag (landing runs one tenant per run), newest first.
+    """
     from dagster._core.storage.asset_check_execution_record import (
         AssetCheckExecutionRecordStatus,
     )
 
     from pipelines.defs.ingest.assets import raw_key
 
+    partition_of: dict[str, str | None] = {}
     failed = []
     for entity in tenant.entities:
         key = dg.AssetCheckKey(raw_key(entity), "quality_gate")
-        recs = instance.event_log_storage.get_asset_check_execution_history(
-            key, limit=1, partition_filter=PartitionKeyFilter(key=tenant.id))
-        if recs and recs[0].status == AssetCheckExecutionRecordStatus.FAILED:
-            failed.append(entity)
+        for rec in instance.event_log_storage.get_asset_check_execution_history(key,
+                                                                                limit=history):
+            if rec.run_id not in partition_of:
+                run = instance.get_run_by_id(rec.run_id)
+                partition_of[rec.run_id] = run.tags.get("dagster/partition") if run else None
+            if partition_of[rec.run_id] != tenant.id:
+                continue
+            if rec.status == AssetCheckExecutionRecordStatus.FAILED:
+                failed.append(entity)
+            break
     return failed
 
 
