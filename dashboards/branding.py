@@ -101,6 +101,9 @@ div[data-testid="stMetric"] {{
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
 }}
 [data-testid="stMetricLabel"] {{ min-height: 2.4em; }}
+/* The grid's own "Download as CSV" has raw values (live formulas): widgets.table offers a safe one.
+   */
+[data-testid="stElementToolbar"] button[aria-label="Download as CSV"] {{ display: none; }}
 [class*="st-key-tl-na-"] [data-testid="stMetricValue"] {{
   font-size: 1.5rem; color: #6b7280; font-style: italic;
 }}
