@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -145,26 +146,8 @@ SELECT * FROM read_parquet($path, hive_partitioning = false)
 """
 DESCRIPTIVE_MARTS = frozenset({"kpi_definitions"})
 
-SQL_RAW_FRESHNESS = """
-SELECT max(_ingested_at) AS last_ingested_at, count(*) AS rows_in_last_partition
-FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
-WHERE tenant_id = $tenant_id
-"""
 
-SQL_QUARANTINE = """
-SELECT coalesce(_rule, '(unspecified)') AS rule, count(*) AS rows,
-       any_value(_reason) AS example_reason
-FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
-WHERE tenant_id = $tenant_id
-GROUP BY ALL
-ORDER BY rows DESC
-"""
 
-SQL_QUARANTINE_COUNT = """
-SELECT '(unspecified)' AS rule, count(*) AS rows, NULL AS example_reason
-FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
-WHERE tenant_id = $tenant_id
-"""
 
 
 # --------------------------------------------------------------------------- tenant config
@@ -304,11 +287,52 @@ def partner_scorecard(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
 
 
 def _latest_date_dir(folder: Path) -> tuple[str, Path] | None:
-    if not folder.is_dir():
+    """The newest ``date=`` folder under ``folder`` (real folders only, never a symlink)."""
+    best: tuple[str, str] | None = None
+    try:
+        with os.scandir(folder) as it:
+            for e in it:
+                m = _DATE_DIR_RE.fullmatch(e.name)
+                if m and e.is_dir(follow_symlinks=False) and (best is None or m.group(1) > best[0]):
+                    best = (m.group(1), e.path)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    dated = sorted((m.group(1), p) for p in folder.iterdir()
-                   if p.is_dir() and (m := _DATE_DIR_RE.fullmatch(p.name)))
-    return dated[-1] if dated else None
+    return (best[0], Path(best[1])) if best else None
+
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,62}$")
+
+
+def _tenant_dirs(layer: str, name: str, tenant_ids: Iterable[str]) -> dict[str, Path]:
+    """{tenant: its partition folder of ``layer/name``} for those of ``tenant_ids`` that have one.
+
+    One directory scan instead of a resolved path per tenant (the operator's pages look at
+    every tenant). Only real folders named ``tenant=<id>`` for a requested, validated id count:
+    a symlink could lead outside the lake, so it is skipped, never followed.
+    """
+    if layer not in ("raw", "serving", "predictions", "quarantine") or not _NAME_RE.fullmatch(name):
+        return {}
+    wanted = set(tenant_ids)
+    out: dict[str, Path] = {}
+    try:
+        with os.scandir(_lake_root() / layer / name) as it:
+            for e in it:
+                tid = e.name[7:] if e.name.startswith("tenant=") else None
+                if tid in wanted and e.is_dir(follow_symlinks=False):
+                    out[tid] = Path(e.path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    return out
+
+
+def _files_in(folder: Path) -> list[str]:
+    """Published Parquet files directly in ``folder`` (no temp files, no symlinks)."""
+    try:
+        with os.scandir(folder) as it:
+            return sorted(e.path for e in it if e.name.endswith(".parquet")
+                          and not e.name.startswith(".") and e.is_file(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def prediction_dates(scope: Scope | None, tenant_id: str, model: str) -> list[str]:
@@ -352,93 +376,169 @@ def predictions(scope: Scope | None, tenant_id: str, model: str,
 
 
 def _entities(layer: str) -> list[str]:
-    d = _lake_root() / layer
-    return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")) \
-        if d.is_dir() else []
+    """Dataset folders of a lake layer (names like ``orders``; real folders only)."""
+    try:
+        with os.scandir(_lake_root() / layer) as it:
+            return sorted(e.name for e in it if _NAME_RE.fullmatch(e.name)
+                          and e.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
-@st.cache_data(ttl=60, max_entries=1024, show_spinner=False)
-def _read_freshness(tenant_id: str, files: tuple[str, ...], stamp: int) -> pd.DataFrame:
-    return _safe_query(tenant_id, "freshness", SQL_RAW_FRESHNESS,
-                       {"files": list(files), "tenant_id": tenant_id})
+SQL_RAW_FRESHNESS_MANY = """
+SELECT filename, tenant_id, max(_ingested_at) AS last_ingested_at,
+       count(*) AS rows_in_last_partition
+FROM read_parquet($files, hive_partitioning = false, union_by_name = true, filename = true)
+WHERE list_contains($tenant_ids, tenant_id)
+GROUP BY ALL
+"""
+
+SQL_QUARANTINE_MANY = """
+SELECT filename, tenant_id, coalesce(_rule, '(unspecified)') AS rule, count(*) AS rows,
+       any_value(_reason) AS example_reason
+FROM read_parquet($files, hive_partitioning = false, union_by_name = true, filename = true)
+WHERE list_contains($tenant_ids, tenant_id)
+GROUP BY ALL
+"""
+
+SQL_QUARANTINE_MANY_COUNT = """
+SELECT filename, tenant_id, '(unspecified)' AS rule, count(*) AS rows, NULL AS example_reason
+FROM read_parquet($files, hive_partitioning = false, union_by_name = true, filename = true)
+WHERE list_contains($tenant_ids, tenant_id)
+GROUP BY ALL
+"""
+
+
+def _allowed(scope: Scope | None, tenant_ids: Iterable[str]) -> list[str]:
+    """The tenants of ``tenant_ids`` this scope may read (raises for one outside it)."""
+    return sorted(t for t in dict.fromkeys(tenant_ids) if _authorize(scope, t))
+
+
+def _stamp(files: Iterable[str]) -> int:
+    return hash(tuple(_version(Path(f)) for f in files))
+
+
+def _owned(got: pd.DataFrame, owner: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """Rows whose ``tenant_id`` is the tenant of the partition the file sits in: a stray row of
+    another tenant inside a partition never counts for anyone."""
+    if got.empty:
+        return got
+    meta = got["filename"].map(owner)
+    keep = meta.notna() & (got["tenant_id"] == meta.map(lambda m: m[0] if m else None))
+    got = got[keep].copy()
+    meta = meta[keep]
+    got["entity"] = meta.map(lambda m: m[1])
+    got["landing_date"] = meta.map(lambda m: m[2])
+    return got
+
+
+@st.cache_data(ttl=60, max_entries=256, show_spinner=False)
+def _read_freshness(tenant_ids: tuple[str, ...], files: tuple[str, ...],
+                    stamp: int) -> pd.DataFrame:
+    return _safe_query(",".join(tenant_ids), "freshness", SQL_RAW_FRESHNESS_MANY,
+                       {"files": list(files), "tenant_ids": list(tenant_ids)})
+
+
+def freshness_many(scope: Scope | None, tenant_ids: Iterable[str]) -> pd.DataFrame:
+    """Per tenant and raw entity: latest landing date, last ``_ingested_at``, age in hours.
+
+    One DuckDB read over the newest date partition of every (tenant, entity) in scope, so the
+    operator's page costs one query, not one per tenant and entity."""
+    cols = ["tenant_id", "entity", "landing_date", "last_ingested_at", "age_hours",
+            "rows_in_last_partition"]
+    ids = _allowed(scope, tenant_ids)
+    owner: dict[str, tuple[str, str, str]] = {}
+    for entity in _entities("raw"):
+        for t, folder in _tenant_dirs("raw", entity, ids).items():
+            latest = _latest_date_dir(folder)
+            if latest is None:
+                continue
+            for f in _files_in(latest[1]):
+                owner[f] = (t, entity, latest[0])
+    if not owner:
+        return _empty(cols)
+    files = tuple(sorted(owner))
+    got = _owned(_read_freshness(tuple(ids), files, _stamp(files)), owner)
+    if got.empty:
+        return _empty(cols)
+    agg = (got.groupby(["tenant_id", "entity", "landing_date"], as_index=False)
+           .agg(last_ingested_at=("last_ingested_at", "max"),
+                rows_in_last_partition=("rows_in_last_partition", "sum")))
+    last = pd.to_datetime(agg["last_ingested_at"])
+    if last.dt.tz is None:
+        last = last.dt.tz_localize("UTC")
+    agg["last_ingested_at"] = last
+    now = pd.Timestamp(dt.datetime.now(dt.timezone.utc))
+    agg["age_hours"] = ((now - last).dt.total_seconds() / 3600).round(1)
+    agg["rows_in_last_partition"] = agg["rows_in_last_partition"].fillna(0).astype(int)
+    return agg[cols].sort_values(["tenant_id", "entity"]).reset_index(drop=True)
 
 
 def freshness(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
-    """Per raw entity of one tenant: latest landing date, last ``_ingested_at``, age in hours."""
-    cols = ["tenant_id", "entity", "landing_date", "last_ingested_at", "age_hours",
-            "rows_in_last_partition"]
-    if not _authorize(scope, tenant_id):
+    """:func:`freshness_many` for one tenant."""
+    return freshness_many(scope, [tenant_id])
+
+
+@st.cache_data(ttl=60, max_entries=256, show_spinner=False)
+def _read_quarantine(tenant_ids: tuple[str, ...], files: tuple[str, ...],
+                     stamp: int) -> pd.DataFrame:
+    return _safe_query(",".join(tenant_ids), "quarantine", SQL_QUARANTINE_MANY,
+                       {"files": list(files), "tenant_ids": list(tenant_ids)},
+                       SQL_QUARANTINE_MANY_COUNT)
+
+
+def quarantine_counts_many(scope: Scope | None, tenant_ids: Iterable[str]) -> pd.DataFrame:
+    """Quarantined rows per tenant, entity and rule (all dates), in one read."""
+    cols = ["tenant_id", "entity", "rule", "rows", "example_reason"]
+    ids = _allowed(scope, tenant_ids)
+    owner: dict[str, tuple[str, str, str]] = {}
+    for entity in _entities("quarantine"):
+        for t, folder in _tenant_dirs("quarantine", entity, ids).items():
+            for f in _parquet_files(folder):
+                owner[f] = (t, entity, "")
+    if not owner:
         return _empty(cols)
-    now = dt.datetime.now(dt.timezone.utc)
-    rows = []
-    for entity in _entities("raw"):
-        latest = _latest_date_dir(lake_path(_lake_root(), "raw", entity, tenant_id))
-        if latest is None:
-            continue
-        files = tuple(_parquet_files(latest[1]))
-        if not files:
-            continue
-        stamp = hash(tuple(_version(Path(f)) for f in files))
-        got = _read_freshness(tenant_id, files, stamp)
-        if got.empty:
-            continue
-        last = got["last_ingested_at"].iloc[0]
-        last_ts = pd.Timestamp(last) if last is not None and not pd.isna(last) else None
-        if last_ts is not None and last_ts.tzinfo is None:
-            last_ts = last_ts.tz_localize("UTC")
-        rows.append({
-            "tenant_id": tenant_id, "entity": entity, "landing_date": latest[0],
-            "last_ingested_at": last_ts,
-            "age_hours": round((now - last_ts).total_seconds() / 3600, 1) if last_ts else None,
-            "rows_in_last_partition": int(got["rows_in_last_partition"].iloc[0] or 0),
-        })
-    return pd.DataFrame(rows, columns=cols)
-
-
-@st.cache_data(ttl=60, max_entries=1024, show_spinner=False)
-def _read_quarantine(tenant_id: str, files: tuple[str, ...], stamp: int) -> pd.DataFrame:
-    return _safe_query(tenant_id, "quarantine", SQL_QUARANTINE,
-                       {"files": list(files), "tenant_id": tenant_id}, SQL_QUARANTINE_COUNT)
+    files = tuple(sorted(owner))
+    got = _owned(_read_quarantine(tuple(ids), files, _stamp(files)), owner)
+    if got.empty:
+        return _empty(cols)
+    out = (got.groupby(["tenant_id", "entity", "rule"], as_index=False, dropna=False)
+           .agg(rows=("rows", "sum"), example_reason=("example_reason", "first")))
+    return out.sort_values(["tenant_id", "rows"], ascending=[True, False])[cols] \
+        .reset_index(drop=True)
 
 
 def quarantine_counts(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
     """Quarantined rows per entity and rule for one tenant (all dates)."""
-    cols = ["tenant_id", "entity", "rule", "rows", "example_reason"]
-    if not _authorize(scope, tenant_id):
-        return _empty(cols)
-    frames = []
-    for entity in _entities("quarantine"):
-        files = tuple(_parquet_files(lake_path(_lake_root(), "quarantine", entity, tenant_id)))
-        if not files:
-            continue
-        stamp = hash(tuple(_version(Path(f)) for f in files))
-        got = _read_quarantine(tenant_id, files, stamp).copy()
-        if got.empty:
-            continue
-        got.insert(0, "entity", entity)
-        got.insert(0, "tenant_id", tenant_id)
-        frames.append(got)
-    return pd.concat(frames, ignore_index=True)[cols] if frames else _empty(cols)
+    return quarantine_counts_many(scope, [tenant_id])
+
+
+def published_marts_many(scope: Scope | None, tenant_ids: Iterable[str]) -> pd.DataFrame:
+    """Which serving marts and latest predictions exist per tenant, and when published."""
+    cols = ["tenant_id", "dataset", "kind", "published_at"]
+    ids = _allowed(scope, tenant_ids)
+    rows = []
+    for mart in _entities("serving"):
+        for t, folder in _tenant_dirs("serving", mart, ids).items():
+            m = _mtime(folder / "part.parquet")
+            if m:
+                rows.append({"tenant_id": t, "dataset": mart, "kind": "mart",
+                             "published_at": pd.Timestamp(m, unit="ns", tz="UTC")})
+    for model in MODELS:
+        for t, folder in _tenant_dirs("predictions", model, ids).items():
+            latest = _latest_date_dir(folder)
+            m = _mtime(latest[1] / "part.parquet") if latest else 0
+            if m:
+                rows.append({"tenant_id": t, "dataset": f"{model} (scored {latest[0]})",
+                             "kind": "predictions",
+                             "published_at": pd.Timestamp(m, unit="ns", tz="UTC")})
+    return pd.DataFrame(rows, columns=cols).sort_values(["tenant_id", "kind", "dataset"]) \
+        .reset_index(drop=True)
 
 
 def published_marts(scope: Scope | None, tenant_id: str) -> pd.DataFrame:
-    """Which serving marts and predictions exist for one tenant, and when they were published."""
-    cols = ["tenant_id", "dataset", "kind", "published_at"]
-    if not _authorize(scope, tenant_id):
-        return _empty(cols)
-    rows = []
-    for mart in _entities("serving"):
-        p = lake_path(_lake_root(), "serving", mart, tenant_id) / "part.parquet"
-        if p.is_file():
-            rows.append({"tenant_id": tenant_id, "dataset": mart, "kind": "mart",
-                         "published_at": _stamp_time(p)})
-    for model in MODELS:
-        dates = prediction_dates(scope, tenant_id, model)
-        if dates:
-            p = lake_path(_lake_root(), "predictions", model, tenant_id, dates[0]) / "part.parquet"
-            rows.append({"tenant_id": tenant_id, "dataset": f"{model} (scored {dates[0]})",
-                         "kind": "predictions", "published_at": _stamp_time(p)})
-    return pd.DataFrame(rows, columns=cols)
+    """:func:`published_marts_many` for one tenant."""
+    return published_marts_many(scope, [tenant_id])
 
 
 def _stamp_time(p: Path) -> pd.Timestamp:
@@ -622,9 +722,9 @@ def _store_engine():
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-#: Store tables the Data health page shows when they exist (issue 11 adds gate state), with
-#: the columns they are ordered by.
-STORE_TABLES = ("landing_ledger", "blocked_batches", "gate_results", "batch_gates")
+#: Store tables the Data health page reads (the ledger holds each batch's gate status and
+#: reasons; the audit, what operators decided about blocked batches).
+STORE_TABLES = ("landing_ledger", "landing_audit")
 
 
 @st.cache_data(ttl=30, max_entries=256, show_spinner=False)
@@ -687,28 +787,3 @@ def model_report(scope: Scope | None, tenant_id: str, mart: str) -> pd.DataFrame
         return pd.DataFrame()
     stamp = hash(tuple(_version(Path(f)) for f in files))
     return _read_folder(tenant_id, files, stamp).copy()
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def _store_tables(stamp: int) -> frozenset[str]:
-    import sqlalchemy as sa
-
-    engine = _store_engine()
-    if engine is None:
-        return frozenset()
-    try:
-        return frozenset(sa.inspect(engine).get_table_names())
-    except sa.exc.SQLAlchemyError:
-        log.exception("tenant_id=* could not list the operational store's tables")
-        return frozenset()
-    finally:
-        engine.dispose()
-
-
-def store_tables_present(scope: Scope | None, tenant_id: str) -> frozenset[str]:
-    """Which of the store tables exist (names only; no tenant rows)."""
-    if not _authorize(scope, tenant_id):
-        return frozenset()
-    url = home().store_url
-    stamp = _mtime(Path(url.removeprefix("sqlite:///"))) if url.startswith("sqlite") else 0
-    return _store_tables(stamp) & set(STORE_TABLES)

@@ -250,18 +250,54 @@ STORE_LABELS = {
     "landed_at": "Landed at", "gate": "Gate", "passed": "Passed", "reason": "Reason",
     "blocked_at": "Blocked at", "bad_share": "Bad share", "threshold": "Threshold",
     "last_landed_at": "Last landed at", "batches": "Batches",
-    "gate_result": "Gate result",
+    "gate_result": "Gate result", "reasons_text": "Reason",
 }
+BLOCKED_COLUMNS = ["entity", "source_label", "batch_id", "landing_date", "rows_in",
+                   "rows_quarantined", "landed_at", "reasons_text"]
+
+
+def _reasons_text(raw: object) -> str:
+    """The gate's reasons (JSON list of {check, description}) as one readable line."""
+    import json
+
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw == "":
+        return ""
+    try:
+        items = json.loads(raw)
+    except (TypeError, ValueError):
+        return str(raw)
+    if not isinstance(items, list):
+        return str(items)
+    return " · ".join(str(i.get("description") or i.get("check") or i) if isinstance(i, dict)
+                      else str(i) for i in items)
+
+
+def ledger_with_gate(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The landing ledger with its gate reasons as text (a ledger without gate state: all
+    batches count as landed)."""
+    out = ledger.copy()
+    if out.empty:
+        return out
+    if "status" not in out.columns:
+        out["status"] = "landed"
+    out["reasons_text"] = [_reasons_text(r) for r in out.get("reasons", [None] * len(out))]
+    return out
 
 
 def last_landings(ledger: pd.DataFrame, n: int = 50) -> pd.DataFrame:
     """The newest ``n`` landings with a gate result per batch: quarantined share of its rows."""
     cols = [c for c in ("entity", "source_label", "batch_id", "landing_date", "rows_in",
                         "rows_landed", "rows_quarantined", "landed_at") if c in ledger.columns]
-    out = ledger.sort_values(["landed_at", "batch_id"], ascending=[False, True]).head(n)[cols]
+    top = ledger.sort_values(["landed_at", "batch_id"], ascending=[False, True]).head(n)
+    out = top[cols].copy()
     if {"rows_in", "rows_quarantined"} <= set(out.columns):
         share = out["rows_quarantined"] / out["rows_in"].where(out["rows_in"] > 0)
+        status = top["status"] if "status" in top.columns else pd.Series("landed",
+                                                                         index=top.index)
         out["gate_result"] = [
-            "no rows" if pd.isna(s) else ("all rows passed" if s == 0
-                                          else f"{s:.1%} quarantined") for s in share]
+            ("blocked" if st_ == "blocked" else "released by an operator" if st_ == "released"
+             else "passed") + ("" if pd.isna(s) or s == 0 else f" · {s:.1%} quarantined")
+            for s, st_ in zip(share, status, strict=True)]
+    if "reasons_text" in top.columns:
+        out["reasons_text"] = top["reasons_text"]
     return out.reset_index(drop=True)

@@ -10,20 +10,16 @@ branding.banner(ctx.brand, "Data health")
 cfg = ctx.tenant
 
 fresh = data.freshness(ctx.scope, ctx.tenant_id)
-ledger = data.store_table(ctx.scope, ctx.tenant_id, "landing_ledger")
-blocked = data.store_table(ctx.scope, ctx.tenant_id, "blocked_batches")
+ledger = views.ledger_with_gate(data.store_table(ctx.scope, ctx.tenant_id, "landing_ledger"))
 quarantine = data.quarantine_counts(ctx.scope, ctx.tenant_id)
 
 if not fresh.empty:
     fresh["limit_hours"] = [cfg.quality.freshness_limit(e) for e in fresh["entity"]]
     fresh["status"] = [views.freshness_status(a, lim)
                        for a, lim in zip(fresh["age_hours"], fresh["limit_hours"], strict=True)]
-open_blocked = blocked
-if not blocked.empty:
-    for col in ("released_at", "resolved_at", "unblocked_at"):
-        if col in blocked.columns:
-            open_blocked = blocked[blocked[col].isna()]
-            break
+# Blocked: the landing gate held the batch back (lake/held); it stays blocked until a corrected
+# file lands or an operator releases it (tenantlake land release, audited).
+open_blocked = ledger[ledger["status"] == "blocked"] if "status" in ledger.columns else ledger[:0]
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Entities landed", f"{fresh['entity'].nunique() if not fresh.empty else 0} of "
@@ -43,18 +39,19 @@ else:
                   what="freshness")
 
 st.subheader("Blocked batches")
-if blocked.empty and "blocked_batches" not in data.store_tables_present(ctx.scope,
-                                                                         ctx.tenant_id):
-    st.caption("This installation keeps no gate state yet (blocked batches appear here once "
-               "the landing gate records them).")
+if ledger.empty:
+    st.caption("No landings recorded in the operational store yet.")
 elif open_blocked.empty:
     st.success("No blocked batches.", icon=":material/check_circle:")
 else:
-    st.error(f"{len(open_blocked)} batch(es) blocked: downstream models wait until they are "
-             "fixed and landed again.", icon=":material/block:")
-    widgets.table(open_blocked.drop(columns=["tenant_id"], errors="ignore"), key="dh-blocked",
-                  tenant_id=ctx.tenant_id, what="blocked_batches",
-                  labels=views.STORE_LABELS)
+    st.warning(f"{len(open_blocked)} batch(es) blocked: this tenant's downstream models wait "
+             "until a corrected file lands or an operator releases the batch "
+             "(`tenantlake land release`).", icon=":material/block:")
+    widgets.table(open_blocked[[c for c in views.BLOCKED_COLUMNS if c in open_blocked.columns]],
+                  key="dh-blocked", tenant_id=ctx.tenant_id, what="blocked_batches",
+                  labels=views.STORE_LABELS,
+                  column_config={"Reason": st.column_config.TextColumn("Reason",
+                                                                       width="large")})
 
 st.subheader("Last landings and gate results")
 if ledger.empty:

@@ -11,9 +11,9 @@ branding.banner(branding.PLATFORM_BRAND, "Platform health")
 template = branding.plotly_template(branding.PLATFORM_BRAND)
 
 ids = sorted(ctx.tenants)
-fresh = pd.concat([data.freshness(ctx.scope, t) for t in ids], ignore_index=True)
-quarantine = pd.concat([data.quarantine_counts(ctx.scope, t) for t in ids], ignore_index=True)
-published = pd.concat([data.published_marts(ctx.scope, t) for t in ids], ignore_index=True)
+fresh = data.freshness_many(ctx.scope, ids)
+quarantine = data.quarantine_counts_many(ctx.scope, ids)
+published = data.published_marts_many(ctx.scope, ids)
 
 
 if not fresh.empty:

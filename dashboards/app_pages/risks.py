@@ -30,12 +30,17 @@ CONFIG = {
 }
 
 
-def _entity_label(row: pd.Series, keys: list[str]) -> str:
-    parts = []
+def _entity_labels(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """``code · name`` per key (just the code where no name is known), joined by ``@``."""
+    out = None
     for k in keys:
-        name = row.get(f"{k}_name")
-        parts.append(f"{row[k]} · {name}" if isinstance(name, str) and name else str(row[k]))
-    return " @ ".join(parts)
+        code = df[k].astype(str)
+        if f"{k}_name" in df.columns:
+            name = df[f"{k}_name"]
+            code = code.where(name.isna() | (name.astype(str) == ""),
+                              code + " · " + name.astype(str))
+        out = code if out is None else out + " @ " + code
+    return out if out is not None else pd.Series([""] * len(df), index=df.index)
 
 
 tabs = st.tabs([title for title, _ in MODELS.values()])
@@ -83,7 +88,7 @@ for tab, (model, (title, question)) in zip(tabs, MODELS.items(), strict=True):
 
         # ------------------------------------------------------------- one entity in detail
         st.subheader("Detail")
-        labels = [_entity_label(r, keys) for _, r in table.iterrows()]
+        labels = _entity_labels(table, keys).tolist()
         picked_rows = event.selection.rows if event is not None else []
         default = picked_rows[0] if picked_rows else 0
         if not labels:
@@ -92,7 +97,7 @@ for tab, (model, (title, question)) in zip(tabs, MODELS.items(), strict=True):
         i = st.selectbox("Entity", range(len(labels)), index=min(default, len(labels) - 1),
                          format_func=lambda j, labels=labels: labels[j], key=f"entity-{model}")
         row = table.iloc[i]
-        st.markdown(f"**{_entity_label(row, keys)}** · {views.fmt(row['probability'], 'percent')}"
+        st.markdown(f"**{labels[i]}** · {views.fmt(row['probability'], 'percent')}"
                     f" · {str(row['risk_band']).lower()} risk")
         for r in ("reason_1", "reason_2", "reason_3"):
             if isinstance(row.get(r), str) and row[r]:

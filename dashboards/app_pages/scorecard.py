@@ -37,14 +37,13 @@ for domain, group in groups.items():
         for col, card in zip(cols, group[i:i + PER_ROW]):
             state = "ok" if card.available else "na"
             with col.container(border=True, key=f"tl-{state}-{card.kpi_name}"):
+                # Streamlit's own sparkline (drawn in the browser): a card costs no figure.
+                trend = card.history["value"].tail(12).dropna().tolist() if card.available \
+                    else None
                 st.metric(card.label, card.value_text, delta=card.delta_text,
-                          delta_color=card.delta_color, help=card.description or None)
-                if card.available:
-                    st.plotly_chart(
-                        charts.sparkline(card.history, ctx.template, ctx.brand.primary,
-                                         card.target),
-                        config={**charts.CONFIG, "staticPlot": True},
-                        key=f"spark-{card.kpi_name}")
+                          delta_color=card.delta_color, help=card.description or None,
+                          chart_data=trend if trend and len(trend) > 1 else None,
+                          chart_type="line")
                 status = card.target_status
                 if status:
                     icon = ":green[●]" if status == "on target" else ":red[●]"

@@ -260,7 +260,38 @@ def build(root: Path, demo: bool = True) -> dict[str, Path]:
          "_batch_id": "b1"},
         {"tenant_id": "alpha", "_rule": "customer_id_required", "_reason": "customer_id empty",
          "_batch_id": "b1"}])
+    write_ledger(root / "home")
     return {"tenants": tenants, "users": users, "home": root / "home"}
+
+
+def write_ledger(home: Path) -> None:
+    """The operational store's landing ledger: alpha has one blocked batch, beta one landed."""
+    import json
+
+    from sqlalchemy import create_engine, insert
+
+    from tenantlake import store
+
+    engine = create_engine(f"sqlite:///{home / 'ops.db'}")
+    store.metadata.create_all(engine)
+    at = dt.datetime(2026, 10, 31, 6, 0)
+    rows = [
+        dict(tenant_id="alpha", entity="orders", source="files", source_label="orders_1031.csv",
+             content_hash="h1", batch_id="b-alpha-1", landing_date="2026-10-31", rows_in=100,
+             rows_landed=0, rows_quarantined=40, landed_at=at, status="blocked",
+             reasons=json.dumps([{"check": "bad_share", "description":
+                                  "40.0% of rows quarantined (limit 5%)"}])),
+        dict(tenant_id="alpha", entity="customers", source="files", source_label="cust.csv",
+             content_hash="h2", batch_id="b-alpha-0", landing_date="2026-10-30", rows_in=50,
+             rows_landed=50, rows_quarantined=0, landed_at=at - dt.timedelta(days=1),
+             status="landed", reasons=None),
+        dict(tenant_id="beta", entity="orders", source="files", source_label="beta.csv",
+             content_hash="h3", batch_id="b-beta-1", landing_date="2026-10-31", rows_in=10,
+             rows_landed=10, rows_quarantined=0, landed_at=at, status="landed", reasons=None),
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(store.landing_ledger), rows)
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -131,7 +131,15 @@ def test_data_health_page(dash_home):
     assert m["Quarantined rows"] == "3" and m["Entities landed"].startswith("2 of")
     fresh = next(f for f in frames(at) if "Stale after" in f.columns)
     assert set(fresh["Stale after"]) == {"24 h", "48 h"}  # never None
-    rows = next(f for f in frames(at) if "Reason" in f.columns)
+    blocked = next(f for f in frames(at) if "Batch" in f.columns and "Reason" in f.columns)
+    assert list(blocked["Batch"]) == ["b-alpha-1"]  # beta's batch never shows on alpha's page
+    assert blocked["Reason"].iloc[0] == "40.0% of rows quarantined (limit 5%)"
+    assert m["Blocked batches"] == "1"
+    gates = next(f for f in frames(at) if "Gate result" in f.columns).set_index("Batch")
+    assert gates.loc["b-alpha-1", "Gate result"] == "blocked · 40.0% quarantined"
+    assert gates.loc["b-alpha-0", "Gate result"] == "passed"
+    rows = next(f for f in frames(at) if "Rule" in f.columns and "Source file" in f.columns
+                or "Reason" in f.columns and "Batch" in f.columns and "Rule" in f.columns)
     assert set(rows["Reason"]) >= {"order_date in 2031", "customer_id empty"}
 
 
