@@ -125,9 +125,10 @@ class _StreamWriter:
     thread (at most one table queued) while the next frame is transformed.
     """
 
-    def __init__(self, target: Path, schema=None) -> None:
+    def __init__(self, target: Path, schema=None, crash_stage: str | None = None) -> None:
         self.target = target
         self.schema = schema
+        self._crash_stage = crash_stage
         self._cm = None
         self._tmp: Path | None = None
         self._writer = None
@@ -191,7 +192,8 @@ class _StreamWriter:
         try:
             table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
             self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-            crash_point("mid_write")
+            if self._crash_stage:
+                crash_point(self._crash_stage)
         except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
             self._error = exc
 
@@ -271,6 +273,8 @@ class _StreamWriter:
         if self._writer is None:
             return 0
         self._close()
+        if self._crash_stage:
+            crash_point("before_rename")  # footer written, temp file not renamed
         self._cm.__exit__(None, None, None)
         self._writer = None
         return self.target.stat().st_size
@@ -299,7 +303,8 @@ class BatchWriter:
         home_lake = run.home.lake
         self.name = name
         self.raw = _StreamWriter(lake.lake_path(home_lake, "held", entity, tid,
-                                                run.landing_date) / name, arrow_schema(entity))
+                                                run.landing_date) / name, arrow_schema(entity),
+                                 crash_stage="mid_write")
         self.quarantine = _StreamWriter(lake.lake_path(home_lake, "quarantine", entity, tid,
                                                        run.landing_date) / name)
         self.drift = _StreamWriter(lake.lake_path(home_lake, "held", f"{entity}__drift", tid,
@@ -425,7 +430,6 @@ class BatchWriter:
     def commit(self) -> int:
         """Rename the files of the read unit into place: good rows into ``held``, quarantine
         into ``quarantine``. Nothing is landed yet: see :meth:`finalize`."""
-        crash_point("before_rename")
         return self.raw.commit() + self.quarantine.commit() + self.drift.commit()
 
     def finalize(self, reasons: list[dict[str, str]]) -> None:
@@ -559,9 +563,9 @@ def crash_point(stage: str) -> None:
 
     Why a hook rather than a timer: a kill after a random sleep mostly lands in interpreter
     start-up; a named point makes every crash test hit exactly the stage it means to.
-    Stages: ``mid_read`` (after a frame was read), ``mid_write`` (after a row group was
-    written, before the footer), ``before_rename`` (all files written, none renamed),
-    ``before_ledger`` (files renamed into place, ledger row not written).
+    Stages: ``mid_read`` (after a frame was read), ``mid_write`` (after a row group of a raw
+    file was written, before its footer), ``before_rename`` (a raw file complete under its
+    temp name), ``before_ledger`` (a batch moved into place, its ledger row not written).
     """
     want = os.environ.get(CRASH_ENV)
     if not want:
