@@ -87,17 +87,19 @@ def land(
 
 def _print_report(report) -> None:
     table = Table(title=f"landing {report.tenant_id}")
-    for col in ("entity", "rows in", "landed", "quarantined", "filtered", "files", "skipped",
-                "gate"):
-        table.add_column(col, justify="left" if col in ("entity", "gate") else "right")
+    for col in ("entity", "rows in", "landed", "held", "quarantined", "copies", "filtered",
+                "files", "skipped", "gate"):
+        table.add_column(col, justify="left" if col in ("entity", "gate") else "right",
+                         overflow="fold")  # a narrow terminal wraps, never cuts
     for e in report.entities.values():
         if not e.sent:
-            table.add_row(e.entity, "-", "-", "-", "-", "-", "-", "[dim]not sent")
+            table.add_row(e.entity, "-", "-", "-", "-", "-", "-", "-", "-", "[dim]not sent")
             continue
         failed = [c.name for c in e.gate.checks if c.blocking and not c.passed]
         gate = "[green]passed" if not failed else f"[red]FAILED: {', '.join(failed)}"
-        table.add_row(e.entity, f"{e.rows_in:,}", f"{e.rows_landed:,}",
-                      f"{e.rows_quarantined:,}", f"{e.rows_filtered:,}", str(e.units_seen),
+        table.add_row(e.entity, f"{e.rows_in:,}", f"{e.rows_landed:,}", f"{e.rows_held:,}",
+                      f"{e.rows_quarantined:,}", f"{e.rows_duplicate_dropped:,}",
+                      f"{e.rows_filtered:,}", str(e.units_seen),
                       str(e.units_skipped), gate)
     console.print(table)
     for e in report.entities.values():
@@ -173,7 +175,10 @@ def quarantine_show(
     console.print(f"{shown} of {total:,} quarantined row(s) shown")
 
 
-def land_status(tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id.")) -> None:
+def land_status(
+    tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant id."),
+    ids: bool = typer.Option(False, "--ids", help="Print only the blocked batch ids."),
+) -> None:
     """List the tenant's blocked batches with the gate's reasons, and the release audit.
 
     Example: tenantlake land status acme-distribution
@@ -184,6 +189,10 @@ def land_status(tenant_id: str = typer.Argument(..., metavar="ID", help="Tenant 
     tenant = _load(tenant_id)
     url = home().store_url
     blocked = store.ledger_blocked(tenant.id, url=url)
+    if ids:
+        for b in dict.fromkeys(b.batch_id for b in blocked):
+            print(b)
+        return
     if not blocked:
         console.print(f"no blocked batches for tenant {tenant.id}")
     for b in blocked:

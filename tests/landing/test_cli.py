@@ -28,7 +28,7 @@ def test_land_json_and_quarantine_show(tl_home, drop, tmp_path, monkeypatch):
     data = json.loads(res.stdout)
     ol = data["entities"]["order_lines"]
     assert (ol["rows_in"], ol["rows_landed"], ol["rows_quarantined"]) == (41, 40, 1)
-    res = runner.invoke(app, ["land", "acme", "--no-gx"])
+    res = runner.invoke(app, ["land", "acme", "--no-gx"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and "landing acme" in res.stdout and "passed" in res.stdout
     res = runner.invoke(app, ["quarantine", "show", "acme", "--entity", "order_lines"])
     assert res.exit_code == 0 and "min_value" in res.stdout and "1 of 1" in res.stdout
