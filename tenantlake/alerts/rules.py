@@ -136,8 +136,10 @@ def _clean(v: Any) -> Any:
         return None
     if hasattr(v, "item"):
         v = v.item()
-    if isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
-        return v.isoformat()[:10] if not isinstance(v, dt.datetime) else v.isoformat()
+    if isinstance(v, (dt.datetime, pd.Timestamp)):  # a date read back as midnight stays a date
+        return v.date().isoformat() if v == pd.Timestamp(v).normalize() else v.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
     if isinstance(v, float):
         return round(v, 6)
     return v
