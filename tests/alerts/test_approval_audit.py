@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
-
 import pytest
 from conftest import NOW, make_tenant, stockout_rows, write_predictions
 from sqlalchemy import delete, update
@@ -101,33 +97,40 @@ def test_chain_answers_why_and_detects_tampering(tl_home, store_url, receiver, h
     tenant, ids = _setup(tl_home, n=6)
     outbox.approve(ids[0], "ops.lead@acme", now=NOW)
     deliver(tl_home, {tenant.id: tenant}, now=NOW, env=hook_env)
-    env = {**os.environ, "TENANTLAKE_STORE_URL": store_url, "TENANTLAKE_HOME": str(tl_home.root)}
-    cli = [sys.executable, "-m", "tenantlake.cli"]
-    why = json.loads(subprocess.run([*cli, "audit", "show", ids[0]], env=env, check=True,
-                                    capture_output=True, text=True).stdout)
+    from typer.testing import CliRunner
+
+    from tenantlake.cli import app
+
+    def cli(*args: str):
+        r = CliRunner().invoke(app, list(args))
+        return r
+
+    why = json.loads(cli("audit", "show", ids[0]).output)
     assert why["prediction"].startswith("predictions/stockout/tenant=acme/date=2026-11-23/")
     assert why["model_version"] == "3" and why["approver"] == "ops.lead@acme"
     assert [e["to_state"] for e in why["audit"]] == ["pending_approval", "approved", "sending",
                                                      "delivered"]
-    ok = subprocess.run([*cli, "audit", "verify"], env=env, capture_output=True, text=True)
-    assert ok.returncode == 0 and "chain intact" in ok.stdout
+    ok = cli("audit", "verify")
+    assert ok.exit_code == 0 and "chain intact" in ok.output
     # the log refuses changes outright...
     with pytest.raises(Exception, match="append-only"):
         with alerts_engine(store_url).begin() as conn:
             conn.execute(update(audit).values(actor="mallory"))
     # ...and someone who drops the triggers (each process re-creates them) is caught by the chain
 
-    def tampered(change) -> subprocess.CompletedProcess:
+    def tampered(change):
         drop_append_only_triggers(store_url)
         with alerts_engine(store_url).begin() as conn:
             conn.execute(change)
-        return subprocess.run([*cli, "audit", "verify"], env=env, capture_output=True,
-                              text=True)
+        from tenantlake.alerts.store import forget_engines
+
+        forget_engines()  # the next use re-creates the triggers, as a new process would
+        return cli("audit", "verify")
 
     # 1. rewrite who approved
     r = tampered(update(audit).where(audit.c.alert_id == ids[0],
                                      audit.c.to_state == "approved").values(actor="mallory"))
-    assert r.returncode == 1 and "was changed" in r.stdout
+    assert r.exit_code == 1 and "was changed" in r.output
     drop_append_only_triggers(store_url)
     with alerts_engine(store_url).begin() as conn:
         conn.execute(update(audit).where(audit.c.alert_id == ids[0],
@@ -137,7 +140,7 @@ def test_chain_answers_why_and_detects_tampering(tl_home, store_url, receiver, h
     # 2. delete the delivery entry from the end of the chain
     r = tampered(delete(audit).where(audit.c.alert_id == ids[0],
                                      audit.c.to_state == "delivered"))
-    assert r.returncode == 1 and "head" in r.stdout
+    assert r.exit_code == 1 and "head" in r.output
 
 
 def test_tampered_middle_entry_removed(tl_home, store_url):

