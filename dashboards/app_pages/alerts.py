@@ -68,6 +68,9 @@ choice = st.selectbox("Alert", pending["alert_id"].tolist(), key="tl_alert_pick"
                           str(v) for v in pending.loc[pending["alert_id"] == a,
                                                       ["rule", "entity", "window"]].iloc[0]))
 alert = outbox.get(choice)
+if alert.tenant_id != tenant.id:  # ids come from this tenant's list; refuse anything else
+    st.error("This alert belongs to another tenant.")
+    st.stop()
 left, right = st.columns([3, 2])
 with left:
     st.markdown(f"**{alert.payload.get('title', alert.rule)}** — channel `{alert.channel}`")
