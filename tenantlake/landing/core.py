@@ -59,6 +59,7 @@ from tenantlake.landing.transform import (
     ChunkResult,
     KeyTracker,
     EntityPlan,
+    resolve_duplicates,
     validate_mappings,
 )
 from tenantlake.tenants import Source, TenantConfig
@@ -259,6 +260,29 @@ class _StreamWriter:
         self.rows -= gone.height
         return gone
 
+    def value_hashes(self, rows: np.ndarray) -> np.ndarray:
+        """Hash of the canonical values of each row of ``rows`` (in that order), read back from
+        the closed temp file; lineage columns (batch, row, time) are not part of a row's value.
+        """
+        import pyarrow.parquet as pq
+
+        self._close()
+        lineage = {"tenant_id", "_batch_id", "_source_file", "_source_row", "_ingested_at"}
+        values = [n for n in self.schema.names if n not in lineage]
+        wanted = pl.Series(rows)
+        parts = []
+        for batch in pq.ParquetFile(self._tmp).iter_batches(batch_size=1 << 16):
+            frame = pl.from_arrow(batch)
+            frame = frame.filter(frame.get_column("_source_row").is_in(wanted))
+            if frame.height:
+                parts.append(frame.select(pl.col("_source_row"),
+                                          pl.struct(values).hash(seed=11).alias("v")))
+        found = pl.concat(parts) if parts else pl.DataFrame(
+            schema={"_source_row": pl.Int64, "v": pl.UInt64})
+        order = pl.DataFrame({"_source_row": rows}).join(found, on="_source_row", how="left",
+                                                         maintain_order="left")
+        return order.get_column("v").fill_null(0).to_numpy()
+
     def column_max(self, column: str):
         """Max of ``column`` over the closed temp file (after :meth:`drop_rows`)."""
         import pyarrow.parquet as pq
@@ -353,8 +377,12 @@ class BatchWriter:
         corrected.
         """
         policy = self.run.tenant.sources[self.source_name].entities[self.entity].duplicates
-        copies, rejected, kept = self.keys.resolve(policy)
+        h, r = self.keys.duplicated()
         self.keys.close()
+        if len(r) == 0:
+            return pl.DataFrame()
+        v = self.raw.value_hashes(r)
+        copies, rejected, kept = resolve_duplicates(h, v, r, policy)
         rows = np.union1d(copies, rejected)
         if len(rows) == 0:
             return pl.DataFrame()
@@ -749,7 +777,9 @@ def _land_unit(run: RunContext, source_name: str, source: Source, unit: SourceUn
                 if (e, key) not in plans:
                     plans[(e, key)] = _plan(run, source_name, source, unit, e, schema)
                 plan, drift = plans[(e, key)]
-                writers[e].add(plan.process(frame, first_row, drift, writers[e].keys), plan, drift)
+                writers[e].add(plan.process(frame, first_row, drift, writers[e].keys,
+                                            check_nul=unit.may_hold_nul is not False),
+                               plan, drift)
         _quarantine_duplicates(run, source_name, source, unit, writers, plans)
         for e in pending:
             w = writers[e]

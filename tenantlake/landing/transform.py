@@ -59,11 +59,11 @@ _BAD = "__bad__"
 class KeyTracker:
     """Contract keys of one batch, spilled to disk, so duplicate detection costs no RAM per row.
 
-    Every landed row's (key hash, value hash, source row) goes into :attr:`PARTITIONS` buffers
-    by the key hash's top bits, appended to one temp file per partition when a buffer holds
+    Every landed row's (key hash, source row) goes into :attr:`PARTITIONS` buffers by the key
+    hash's top bits, appended to one temp file per partition when a buffer holds
     :attr:`FLUSH_BYTES` (so small units never touch the disk); once the unit was read, each
-    partition is sorted on its own and :meth:`resolve` applies the mapping's ``duplicates``
-    policy:
+    partition is sorted on its own (:meth:`duplicated`), the values of the rows sharing a key
+    are hashed, and :func:`resolve_duplicates` applies the mapping's ``duplicates`` policy:
 
     * an **exact copy** (same key, same values) of another row is dropped and counted, never
       quarantined: nothing is lost and nothing conflicts;
@@ -73,7 +73,7 @@ class KeyTracker:
 
     Why not a set in memory: it grew with the file and the per-frame membership search was a
     third of the landing CPU; the spill is written sequentially and read once. Memory: the
-    buffers (<= PARTITIONS x FLUSH_BYTES = 16 MB) plus one partition at the end (24 bytes x
+    buffers (<= PARTITIONS x FLUSH_BYTES = 16 MB) plus one partition at the end (16 bytes x
     rows / PARTITIONS). A hash collision (about n^2 / 2^65, 2e-7 at 3 million keys) would
     wrongly treat two rows as duplicates (quarantined with a reason), never lose one silently.
     """
@@ -82,7 +82,7 @@ class KeyTracker:
     PARTITIONS = 1 << _BITS
     #: Bytes buffered per partition before an append (bounds memory, needs no open files).
     FLUSH_BYTES = 256 << 10
-    _DTYPE = np.dtype([("h", "<u8"), ("v", "<u8"), ("r", "<i8")])
+    _DTYPE = np.dtype([("h", "<u8"), ("r", "<i8")])
 
     def __init__(self) -> None:
         self._dir: str | None = None
@@ -106,13 +106,13 @@ class KeyTracker:
                 rec.tofile(fh)
         self._buf[i], self._buffered[i] = [], 0
 
-    def add(self, keys: pl.Series, values: pl.Series, rows: pl.Series) -> None:
-        """Remember landed rows: key hash, hash of all their values, source row number."""
+    def add(self, keys: pl.Series, rows: pl.Series) -> None:
+        """Remember landed rows: key hash and source row number."""
         if len(keys) == 0:
             return
         h = keys.to_numpy()
         rec = np.empty(len(h), self._DTYPE)
-        rec["h"], rec["v"], rec["r"] = h, values.to_numpy(), rows.to_numpy()
+        rec["h"], rec["r"] = h, rows.to_numpy()
         part = (h >> np.uint64(64 - self._BITS)).astype(np.uint8)
         order = np.argsort(part, kind="stable")  # radix sort on uint8
         bounds = np.searchsorted(part[order], np.arange(self.PARTITIONS + 1))
@@ -131,52 +131,31 @@ class KeyTracker:
         return np.fromfile(path, self._DTYPE) if os.path.exists(path) else \
             np.empty(0, self._DTYPE)
 
-    def resolve(self, policy: str = "reject_conflicts") -> tuple[np.ndarray, np.ndarray,
-                                                                 np.ndarray]:
-        """(exact copies to drop, conflicting rows to quarantine, rows kept over a conflict),
-        as sorted source row numbers, for ``policy`` (see the class docstring)."""
-        drop: list[np.ndarray] = []
-        reject: list[np.ndarray] = []
-        kept: list[np.ndarray] = []
-        keep_last = policy == "last"
+    def duplicated(self) -> tuple[np.ndarray, np.ndarray]:
+        """(key hashes, source rows) of every row whose key another row of the batch has.
+
+        Cheap when there are none (one sort of the hashes per partition); the values of the
+        few rows returned are compared afterwards (:func:`resolve_duplicates`), so the hot
+        path never hashes whole rows.
+        """
+        hs: list[np.ndarray] = []
+        rs: list[np.ndarray] = []
         for i in range(self.PARTITIONS):
             rec = self._partition(i)
             if len(rec) < 2:
                 continue
-            # rows in stream order within equal (key, values): first (or last) copy survives
-            rec = rec[np.lexsort((rec["r"], rec["v"], rec["h"]))]
-            same = (rec["h"][1:] == rec["h"][:-1]) & (rec["v"][1:] == rec["v"][:-1])
-            if not same.any() and not (rec["h"][1:] == rec["h"][:-1]).any():
+            rec = rec[np.argsort(rec["h"], kind="stable")]
+            same = rec["h"][1:] == rec["h"][:-1]
+            if not same.any():
                 continue
-            copy = np.zeros(len(rec), bool)
-            if keep_last:
-                copy[:-1] = same   # an identical row follows: this one is the earlier copy
-            else:
-                copy[1:] = same
-            drop.append(rec["r"][copy])
-            rest = rec[~copy]
-            rest = rest[np.lexsort((rest["r"], rest["h"]))]
-            dup = np.zeros(len(rest), bool)
-            dup[1:] = rest["h"][1:] == rest["h"][:-1]
-            dup[:-1] |= rest["h"][:-1] == rest["h"][1:]
-            if not dup.any():
-                continue
-            if policy == "reject_conflicts":
-                reject.append(rest["r"][dup])
-                continue
-            # first: a row whose predecessor has its key loses; last: one whose successor has
-            first_of = np.ones(len(rest), bool)
-            first_of[1:] = rest["h"][1:] != rest["h"][:-1]
-            last_of = np.ones(len(rest), bool)
-            last_of[:-1] = rest["h"][:-1] != rest["h"][1:]
-            winner = last_of if keep_last else first_of
-            reject.append(rest["r"][dup & ~winner])
-            kept.append(rest["r"][dup & winner])
-
-        def cat(parts: list[np.ndarray]) -> np.ndarray:
-            return np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-
-        return cat(drop), cat(reject), cat(kept)
+            dup = np.zeros(len(rec), bool)
+            dup[1:] = same
+            dup[:-1] |= same
+            hs.append(rec["h"][dup])
+            rs.append(rec["r"][dup])
+        if not hs:
+            return np.empty(0, np.uint64), np.empty(0, np.int64)
+        return np.concatenate(hs), np.concatenate(rs)
 
     def close(self) -> None:
         """Remove the spill files (also after a failed batch)."""
@@ -187,6 +166,40 @@ class KeyTracker:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+
+
+def resolve_duplicates(h: np.ndarray, v: np.ndarray, r: np.ndarray, policy: str
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply a ``duplicates`` policy to rows sharing keys: key hash ``h``, value hash ``v``,
+    source row ``r``. Returns sorted (exact copies to drop, rows to quarantine, rows kept over
+    a conflict); see :class:`KeyTracker`."""
+    empty = np.empty(0, np.int64)
+    if len(r) == 0:
+        return empty, empty, empty
+    keep_last = policy == "last"
+    order = np.lexsort((r, v, h))
+    h, v, r = h[order], v[order], r[order]
+    same = (h[1:] == h[:-1]) & (v[1:] == v[:-1])
+    copy = np.zeros(len(r), bool)
+    if keep_last:
+        copy[:-1] = same  # an identical row follows: this one is the earlier copy
+    else:
+        copy[1:] = same
+    drop = r[copy]
+    h, r = h[~copy], r[~copy]
+    order = np.lexsort((r, h))
+    h, r = h[order], r[order]
+    dup = np.zeros(len(r), bool)
+    dup[1:] = h[1:] == h[:-1]
+    dup[:-1] |= h[:-1] == h[1:]
+    if policy == "reject_conflicts":
+        return np.sort(drop), np.sort(r[dup]), empty
+    first_of = np.ones(len(r), bool)
+    first_of[1:] = h[1:] != h[:-1]
+    last_of = np.ones(len(r), bool)
+    last_of[:-1] = h[:-1] != h[1:]
+    winner = last_of if keep_last else first_of
+    return np.sort(drop), np.sort(r[dup & ~winner]), np.sort(r[dup & winner])
 
 
 def validate_mappings(tenant: TenantConfig) -> None:
@@ -612,8 +625,10 @@ class EntityPlan:
 
     # ------------------------------------------------------------------ applying
     def process(self, frame: pl.DataFrame, first_row: int, drift: list[str] = (),
-                keys: KeyTracker | None = None) -> ChunkResult:
+                keys: KeyTracker | None = None, check_nul: bool = True) -> ChunkResult:
         """Map, coerce and check one frame of the unit.
+
+        ``check_nul=False`` skips the NUL-byte check when the unit is known to hold none.
 
         ``drift`` source columns ride along with the good rows (as ``__drift__<name>``) so the
         caller can keep them in a sidecar aligned with the landed rows.
@@ -636,7 +651,7 @@ class EntityPlan:
                    if str_cols else pl.lit(False))
         nul = (pl.any_horizontal([pl.col(n).str.contains("\x00", literal=True)
                                   for n in str_cols]).fill_null(False)
-               if str_cols else pl.lit(False))
+               if str_cols and check_nul else pl.lit(False))
         stage_exprs: list[pl.Expr] = [rows.alias("_source_row"), toolong.alias(_TOOLONG),
                                       nul.alias(_NUL)]
         for name, (raw, typed, unmapped) in self.exprs.items():
@@ -662,10 +677,7 @@ class EntityPlan:
         canon = ["_source_row", *self.exprs, *[DRIFT_PREFIX + d for d in drift]]
         good = stage.select(canon) if not bad.any() else stage.filter(~bad).select(canon)
         if keys is not None and all(k in self.exprs for k in key) and good.height:
-            values = [c for c in canon if c != "_source_row"]
-            hashes = good.select(pl.struct(key).hash(seed=7).alias("k"),
-                                 pl.struct(values).hash(seed=11).alias("v"))
-            keys.add(hashes.get_column("k"), hashes.get_column("v"),
+            keys.add(good.select(pl.struct(key).hash(seed=7)).to_series(),
                      good.get_column("_source_row"))
         if not bad.any():
             return ChunkResult(good, _empty_bad(), filtered)

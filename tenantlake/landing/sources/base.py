@@ -31,3 +31,6 @@ class SourceUnit:
     #: Called after the batch and its ledger row are committed (advance API/SQL cursors here).
     on_landed: Callable[[], None] = field(default=lambda: None)
     size_bytes: int = 0
+    #: False when the unit's bytes are known to hold no NUL byte (a plain-text file scanned
+    #: while hashing): landing then skips the per-value NUL check. None: unknown, check.
+    may_hold_nul: bool | None = None

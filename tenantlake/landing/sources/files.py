@@ -128,8 +128,23 @@ def discover(source_name: str, source: Source, tenant: TenantConfig,
 
 def file_hash(path: Path) -> str:
     """sha256 of the file's bytes: the unit's identity in the landing ledger."""
+    return hash_and_scan(path)[0]
+
+
+def hash_and_scan(path: Path) -> tuple[str, bool]:
+    """(sha256 of the file's bytes, whether they hold a NUL byte), in one read.
+
+    Why scan here: the file is read once for its hash anyway, and a memchr over each block is
+    nearly free, while checking every value of every string column for NUL bytes was ~15% of
+    the landing time. Compressed or binary formats are reported as "may hold" (True).
+    """
+    h = hashlib.sha256()
+    nul = False
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+        while block := fh.read(1 << 20):
+            h.update(block)
+            nul = nul or b"\x00" in block
+    return h.hexdigest(), nul
 
 
 def iter_file_units(source_name: str, source: Source, tenant: TenantConfig,
@@ -145,9 +160,11 @@ def iter_file_units(source_name: str, source: Source, tenant: TenantConfig,
             yield SourceUnit(label=label, content_hash="refused:" + label,
                              frames=_raiser(refusal))
             continue
-        yield SourceUnit(label=label, content_hash=file_hash(path),
+        digest, nul = hash_and_scan(path)
+        text = source.format in ("csv", "jsonl", "json") and not _is_gzip(path)
+        yield SourceUnit(label=label, content_hash=digest,
                          frames=lambda p=path, lbl=label: read_file(p, source, tenant, lbl),
-                         size_bytes=path.stat().st_size)
+                         size_bytes=path.stat().st_size, may_hold_nul=nul or not text)
 
 
 def _raiser(exc: Exception):
