@@ -223,3 +223,40 @@ def test_held_when_stale_or_gate_failed(tl_home, store_url):
                   url=store_url)
     why = safety.hold_reason(t, NOW - dt.timedelta(hours=10))
     assert why == "quality gate failed: orders batch b2 (bad_share)"
+
+
+def test_rest_per_alert_sends_idempotency_key_and_token(tl_home, store_url):
+    write_predictions(tl_home, "acme", "stockout", stockout_rows(6))
+    t = make_tenant(channels={"crm": {"type": "rest", "url_env": "T_CRM", "auth_env": "T_TOKEN",
+                                      "method": "PUT"}},
+                    rules=[_rule(min_probability=0.5, channel="crm")])
+    res, _ = rules.build(tl_home, t, now=NOW)
+    r = Receiver(secret=None).start()
+    r.server.RequestHandlerClass.do_PUT = r.server.RequestHandlerClass.do_POST
+    try:
+        stats = deliver(tl_home, {t.id: t}, now=NOW, env={
+            "T_CRM": r.url, "T_TOKEN": "s3cr3t-token",
+            "TENANTLAKE_ALERTS_ALLOW_PRIVATE": "127.0.0.1"})
+        assert stats.delivered == len(res.candidates) == len(r.accepted)
+        keys = {c.alert_id: c.idempotency_key for c in res.candidates}
+        for rec in r.accepted:
+            assert rec["headers"]["authorization"] == "Bearer s3cr3t-token"
+            assert rec["headers"]["idempotency-key"] == keys[rec["id"]]
+            assert "s3cr3t" not in str(rec["body"])
+    finally:
+        r.stop()
+
+
+def test_two_tenants_one_pass_never_mix(tl_home, store_url):
+    tenants = {tid: make_tenant(tid, rules=[_rule(min_probability=0.3)])
+               for tid in ("acme", "globex")}
+    for tid in tenants:
+        write_predictions(tl_home, tid, "stockout", stockout_rows(10, seed=len(tid)))
+        rules.build(tl_home, tenants[tid], now=NOW)
+    stats = deliver(tl_home, tenants, now=NOW)
+    assert stats.delivered == len(outbox.list_alerts())
+    for tid, cfg in tenants.items():
+        files = list(file_folder(tl_home, tid, cfg.alerts.channels["drop"]).glob("*.csv"))
+        got = [r for f in files for r in csv.DictReader(f.open())]
+        assert got and {r["tenant_id"] for r in got} == {tid}
+        assert {r["alert_id"] for r in got} == {a.alert_id for a in outbox.list_alerts(tid)}
