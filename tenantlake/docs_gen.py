@@ -64,10 +64,14 @@ null_values: ["", "NULL", "-"]
 columns: {order_id: Beleg, line_number: Pos, sku: Artikel, quantity_ordered: Menge}
 constants: {currency: EUR}
 value_maps: {status: {O: open, S: shipped}}
-expressions: {net_amount: "Menge * Preis * (1 - Rabatt / 100)"}
+expressions: {net_amount: "Menge * Preis * (1 - Rabatt / 100)",
+              unit_price: 'col("prices.Listenpreis")'}
 formats: {promised_date: "%Y%m%d"}
 where: 'Satzart == "P"'
+lookups: {prices: {source: price_list, key: Artikel, by: Artikel}}
 """,
+    "Lookup": "source: nation_file\nkey: N_NATIONKEY\nby: C_NATIONKEY\n",
+    "KpiOptions": "revenue_basis: line_net_amount\n",
     "Partner": "id: northbridge\nname: Northbridge Consulting\n",
     "Branding": 'name: ACME\nprimary_color: "#1f4e79"\nsecondary_color: "#f2a900"\n',
     "Quality": "max_bad_share: 0.05\nmin_row_ratio: 0.2\nfreshness_hours: {orders: 48}\n",
@@ -95,6 +99,8 @@ DESCRIPTIONS: dict[str, str] = {
     "TenantConfig.kpi_targets": "Target per KPI name of the catalog (`tenantlake kpi list`); "
                                 "an unknown name is refused.",
     "TenantConfig.alerts": "Alert channels and rules.",
+    "TenantConfig.kpi_options": "How KPIs read this tenant's data where tenants differ "
+                                "(e.g. which amount revenue uses).",
     "TenantConfig.approval_policy": "Whether alerts need a human approval before delivery.",
     "CsvOptions.delimiter": "One character; `\\t` for tab.",
     "CsvOptions.quote_char": "Character that quotes a field holding the delimiter.",

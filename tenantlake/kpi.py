@@ -78,7 +78,7 @@ def write_reference_tables(tenants: Mapping[str, TenantConfig], home: Home) -> d
     """Write the tenants and their KPI targets as Parquet reference tables for dbt.
 
     ``lake/reference/tenants.parquet`` (tenant_id, display_name, partner_id, partner_name,
-    industry, currency, timezone, entities) feeds ``dim_tenants`` (peer cohorts, partner
+    industry, currency, timezone, entities, revenue_basis) feeds ``dim_tenants`` (peer cohorts, partner
     scorecard); ``lake/reference/kpi_targets.parquet`` (tenant_id, kpi_name, target) feeds the
     ``target`` column of ``fct_kpi_values``. Both are written by the atomic rename protocol, so a
     dbt run reading them never sees half a file. A target on an unknown KPI name is left out and
@@ -96,6 +96,7 @@ def write_reference_tables(tenants: Mapping[str, TenantConfig], home: Home) -> d
             "partner_id": cfg.partner.id, "partner_name": cfg.partner.name,
             "industry": cfg.industry, "currency": cfg.reporting_currency,
             "timezone": cfg.timezone, "entities": " ".join(cfg.entities),
+            "revenue_basis": cfg.kpi_options.revenue_basis,
         })
         for kpi_name, target in sorted(cfg.kpi_targets.items()):
             if kpi_name not in known:
@@ -108,7 +109,7 @@ def write_reference_tables(tenants: Mapping[str, TenantConfig], home: Home) -> d
             targets.append({"tenant_id": cfg.id, "kpi_name": kpi_name, "target": float(target)})
     tenants_schema = pa.schema([(n, pa.string()) for n in (
         "tenant_id", "display_name", "partner_id", "partner_name", "industry", "currency",
-        "timezone", "entities")])
+        "timezone", "entities", "revenue_basis")])
     targets_schema = pa.schema([("tenant_id", pa.string()), ("kpi_name", pa.string()),
                                 ("target", pa.float64())])
     ref_dir = home.lake / "reference"

@@ -471,6 +471,9 @@ def check_source_columns(tenant: TenantConfig, home, file: str) -> list[ConfigPr
                 except ExpressionError as exc:
                     problems.append(ConfigProblem(file, f"sources.{sname}.entities.{entity}."
                                                   f"{k}", f"bad expression: {exc}"))
+            prefixes = tuple(f"{lname}." for lname in m.lookups)
+            refs = [(w, c) for w, c in refs if not (prefixes and c.startswith(prefixes))]
+            refs += [(f"lookups.{lname}.by", lk.by) for lname, lk in m.lookups.items()]
             for where, col in refs:
                 if resolve_column(col, schema) is None:
                     close = difflib.get_close_matches(col, list(schema), n=1, cutoff=0.5)
@@ -543,6 +546,7 @@ def kpi_availability(tenant: TenantConfig, inputs: set[str] | None = None) -> di
 def preview_tenant(tenant: TenantConfig, home, rows: int = 200) -> Preview:
     """Map a sample of every source through the landing plan, without writing anything."""
     from tenantlake.landing.errors import LandingConfigError, SourceFileError
+    from tenantlake.landing.lookups import read_lookup_sources
     from tenantlake.landing.transform import EntityPlan
 
     entities: list[EntityPreview] = []
@@ -560,8 +564,10 @@ def preview_tenant(tenant: TenantConfig, home, rows: int = 200) -> Preview:
                 continue
             try:
                 frame = _sample_frame(paths[0], source, tenant, paths[0].name, rows)
+                lookups = read_lookup_sources(tenant, home, sorted(
+                    {lk.source for lk in mapping.lookups.values()}))
                 plan = EntityPlan(tenant, sname, source, entity, mapping, dict(frame.schema),
-                                  paths[0].name)
+                                  paths[0].name, lookup_frames=lookups)
                 res = plan.process(frame, 1)
             except (LandingConfigError, SourceFileError) as exc:
                 ep.errors.append(str(exc))
@@ -578,7 +584,7 @@ def preview_tenant(tenant: TenantConfig, home, rows: int = 200) -> Preview:
             # sample values as the contract types read them (also of rows a rule refuses)
             from tenantlake.landing.transform import with_row_numbers
 
-            typed = with_row_numbers(frame, 1).select(
+            typed = plan._with_lookups(with_row_numbers(frame, 1)).select(
                 [t.alias(c) for c, (_, t, _) in plan.exprs.items()])
             for c in plan.exprs:
                 vals = typed.get_column(c).drop_nulls().head(3).to_list()

@@ -150,6 +150,22 @@ class ColumnRule(_Model):
         return v
 
 
+class Lookup(_Model):
+    """Join another source of this tenant onto each row by key (e.g. a region name from a nation
+    file, a unit cost from a supplier price list). Its columns are then readable as
+    ``<lookup name>.<column>`` in ``columns`` and as ``col("<lookup name>.<column>")`` in
+    expressions; a row whose key has no match gets empty values (a required column then
+    quarantines it with the reason). The first row of a key wins when the file repeats it."""
+
+    #: Name of another file source of this tenant (it may feed no entity itself).
+    source: str
+    #: Column of the lookup source holding the key.
+    key: str
+    #: Column of this source holding the same key (``by``, not ``on``: YAML reads ``on`` as
+    #: true).
+    by: str
+
+
 class EntityMapping(_Model):
     """How one export feeds one canonical entity.
 
@@ -179,6 +195,16 @@ class EntityMapping(_Model):
     #: Mapped optional columns some files may lack (landed as nulls); any other mapped column
     #: missing from a file refuses that file.
     absent_ok: list[str] = Field(default_factory=list)
+    #: Other sources joined onto each row by key, by a name of your choice (see Lookup).
+    lookups: dict[str, Lookup] = Field(default_factory=dict)
+
+    @field_validator("lookups")
+    @classmethod
+    def _lookup_names(cls, v: dict[str, Lookup]) -> dict[str, Lookup]:
+        for name in v:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"lookup name {name!r}: use letters, digits and '_'")
+        return v
 
 
 class Source(_Model):
@@ -211,7 +237,7 @@ class Source(_Model):
     thousands_separator: str | None = None
     timezone: str | None = None
     currency: str | None = None
-    entities: dict[str, EntityMapping]
+    entities: dict[str, EntityMapping] = Field(default_factory=dict)
 
     _check_auth = field_validator("auth_env", "url_env")(classmethod(
         lambda cls, v: _check_env_name(v)))
@@ -219,8 +245,6 @@ class Source(_Model):
     @field_validator("entities")
     @classmethod
     def _known_entities(cls, v: dict[str, EntityMapping]) -> dict[str, EntityMapping]:
-        if not v:
-            raise ValueError("a source must feed at least one entity")
         for name, mapping in v.items():
             if name not in CONTRACTS:
                 raise ValueError(
@@ -536,6 +560,16 @@ class Alerts(_Model):
         return self
 
 
+class KpiOptions(_Model):
+    """How the KPIs read this tenant's data where tenants differ."""
+
+    #: Which amount the money KPIs (revenue, average order value) use per order. ``auto``: the
+    #: sum of the order's lines' ``net_amount`` when every line of the order has one (lines are
+    #: net of discount and tax by contract), else the header's ``order_amount`` (which some
+    #: ERPs send with tax). ``order_amount`` / ``line_net_amount`` force one.
+    revenue_basis: Literal["auto", "order_amount", "line_net_amount"] = "auto"
+
+
 class ApprovalPolicy(_Model):
     #: Default for rules that do not say: do alerts need a human approval before delivery?
     default: Literal["required", "not_required"] = "required"
@@ -572,6 +606,7 @@ class TenantConfig(_Model):
     kpi_targets: dict[str, float] = Field(default_factory=dict)
     alerts: Alerts = Field(default_factory=Alerts)
     approval_policy: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    kpi_options: KpiOptions = Field(default_factory=KpiOptions)
 
     @field_validator("id")
     @classmethod
@@ -585,6 +620,25 @@ class TenantConfig(_Model):
     @classmethod
     def _tz(cls, v: str) -> str:
         return _check_timezone(v)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _lookups_and_feeds(self) -> "TenantConfig":
+        used = set()
+        for sname, src in self.sources.items():
+            for entity, m in src.entities.items():
+                for lname, lk in m.lookups.items():
+                    other = self.sources.get(lk.source)
+                    if other is None or other.kind != "file" or lk.source == sname:
+                        raise ValueError(
+                            f"sources.{sname}.entities.{entity}.lookups.{lname}: source "
+                            f"{lk.source!r} is not another file source of this tenant "
+                            f"(file sources: {', '.join(s for s, o in self.sources.items() if o.kind == 'file' and s != sname) or 'none'})")
+                    used.add(lk.source)
+        for sname, src in self.sources.items():
+            if not src.entities and sname not in used:
+                raise ValueError(f"sources.{sname}: feeds no entity and no lookup uses it; map "
+                                 f"it under entities (known: {', '.join(ENTITY_NAMES)})")
+        return self
 
     @model_validator(mode="after")
     def _drop_folder_confined(self) -> "TenantConfig":

@@ -658,6 +658,8 @@ def land_tenant(tenant: TenantConfig, home, entities: list[str] | None = None, *
     runs = {e: _EntityRun() for e in wanted}
     for name, source in sources.items():
         ents = [e for e in source.entities if e in wanted]
+        if not ents:  # a source only other sources' lookups read
+            continue
         _land_source(run, name, source, ents, report, runs)
     for e in wanted:
         rep, er = report.entities[e], runs[e]
@@ -890,16 +892,29 @@ def _plan(run: RunContext, source_name: str, source: Source, unit: SourceUnit, e
     Drift = source columns no mapping of this source reads (for any entity): they are new to
     the tenant's mapping, so they are reported and kept, never a reason to fail.
     """
+    lookups = _lookup_frames(run, source)
     plan = EntityPlan(run.tenant, source_name, source, entity, source.entities[entity], schema,
-                      unit.label, now=run.ingested_at)
+                      unit.label, now=run.ingested_at, lookup_frames=lookups)
     used: set[str] = set()
     for other, mapping in source.entities.items():
         p = plan if other == entity else EntityPlan(run.tenant, source_name, source, other,
                                                     mapping, schema, unit.label,
-                                                    now=run.ingested_at)
+                                                    now=run.ingested_at, lookup_frames=lookups)
         used |= p.used_columns
     drift = [c for c in schema if c not in used]
     return plan, drift
+
+
+def _lookup_frames(run: RunContext, source: Source) -> dict:
+    """The lookup tables ``source``'s mappings join, read once per landing run."""
+    from tenantlake.landing.lookups import read_lookup_sources
+
+    cache = run.__dict__.setdefault("_lookup_cache", {})
+    names = sorted({lk.source for m in source.entities.values() for lk in m.lookups.values()})
+    missing = [n for n in names if n not in cache]
+    if missing:
+        cache.update(read_lookup_sources(run.tenant, run.home, missing))
+    return {n: cache[n] for n in names}
 
 
 def _account(rep: EntityReport, er: _EntityRun, w: BatchWriter, written: int,

@@ -298,8 +298,15 @@ class EntityPlan:
     missing_required: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     used_columns: set[str] = field(default_factory=set)
+    #: Lookup tables by source name (``EntityMapping.lookups``); their columns join on as
+    #: ``<lookup name>.<column>`` before mapping (:mod:`tenantlake.landing.lookups`).
+    lookup_frames: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.mapping.lookups:
+            from tenantlake.landing.lookups import lookup_schema
+
+            self.schema = {**self.schema, **lookup_schema(self.mapping, self.lookup_frames)}
         self.contract = get_contract(self.entity)
         self.targets = polars_schema(self.entity)
         self.to_number = number_parser(self.source)
@@ -624,6 +631,13 @@ class EntityPlan:
         return out
 
     # ------------------------------------------------------------------ applying
+    def _with_lookups(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if not self.mapping.lookups:
+            return frame
+        from tenantlake.landing.lookups import join_lookups
+
+        return join_lookups(frame, self.mapping, self.lookup_frames, resolve_column)
+
     def process(self, frame: pl.DataFrame, first_row: int, drift: list[str] = (),
                 keys: KeyTracker | None = None, check_nul: bool = True) -> ChunkResult:
         """Map, coerce and check one frame of the unit.
@@ -634,7 +648,7 @@ class EntityPlan:
         caller can keep them in a sidecar aligned with the landed rows.
         """
         filtered = 0
-        frame = with_row_numbers(frame, first_row)
+        frame = self._with_lookups(with_row_numbers(frame, first_row))
         if self.where is not None:
             keep = frame.select(self.where).to_series()
             filtered = frame.height - int(keep.sum())
@@ -736,7 +750,7 @@ class EntityPlan:
         ``dropped`` holds the canonical rows taken out of the raw file (key values and
         ``_dup_rule``), for the reason.
         """
-        frame = with_row_numbers(frame, first_row)
+        frame = self._with_lookups(with_row_numbers(frame, first_row))
         if self.where is not None:
             frame = frame.filter(frame.select(self.where).to_series())
         rows = pl.col(ROW_COLUMN).cast(pl.Int64) if ROW_COLUMN in frame.columns else \

@@ -31,15 +31,21 @@ from foreign_exports import write_exports  # noqa: E402
 TENANT = "acme-distribution"
 
 #: What the operator does in $EDITOR after reading the preview: confirm the suggestions, map
-#: the status codes the preview listed, and correct the one wrong guess (L_EXTENDEDPRICE is the
-#: line's net amount, not a unit price).
+#: the status codes the preview listed, and correct the one wrong guess: L_EXTENDEDPRICE is the
+#: line's gross amount, not a unit price; its net amount (before tax, after discount) is an
+#: expression. The header's O_TOTALPRICE includes tax, so revenue must come from the lines.
 EDITOR_SCRIPT = textwrap.dedent('''\
     import os, sys
     from pathlib import Path
     p = Path(os.environ["TENANTLAKE_TENANTS_DIR"]) / Path(sys.argv[1]).name
     s = p.read_text(encoding="utf-8")
     assert 'unit_price: "L_EXTENDEDPRICE"' in s, s
-    s = s.replace('unit_price: "L_EXTENDEDPRICE"', 'net_amount: "L_EXTENDEDPRICE"')
+    s = s.replace('          unit_price: "L_EXTENDEDPRICE"',
+                  '          # unit_price: "L_EXTENDEDPRICE"')
+    s = s.replace('        columns:\n          order_id: "L_ORDERKEY"',
+                  '        expressions: {net_amount: "L_EXTENDEDPRICE * (1 - L_DISCOUNT)"}\n'
+                  '        columns:\n          order_id: "L_ORDERKEY"')
+    assert "net_amount" in s, s
     s = s.replace('          status: "O_ORDERSTATUS"',
                   '          status: "O_ORDERSTATUS"\\n'
                   '        value_maps: {status: {F: delivered, O: open, P: shipped, '
@@ -64,12 +70,17 @@ def _independent(files: dict[str, Path]) -> dict:
     for entity, path in files.items():
         # test-owned temporary paths (no user input), so a literal is fine here
         con.execute(f"create view {entity} as select * from read_csv('{path}', {opts})")
+    # revenue is net of tax: the lines' extended price after discount, per non-cancelled order
     rows = con.execute("""
+        with net as (
+            select L_ORDERKEY, sum(L_EXTENDEDPRICE * (1 - L_DISCOUNT)) as net
+            from order_lines group by all)
         select strftime(date_trunc('month', O_ORDERDATE), '%Y-%m-%d') as month,
                count(*) as n,
-               sum(case when O_ORDERSTATUS <> 'X' then O_TOTALPRICE end) as revenue,
-               count(case when O_ORDERSTATUS <> 'X' then 1 end) as n_valued
-        from orders group by all""").fetchall()
+               sum(case when O_ORDERSTATUS <> 'X' then net end) as revenue,
+               count(case when O_ORDERSTATUS <> 'X' then 1 end) as n_valued,
+               sum(case when O_ORDERSTATUS <> 'X' then O_TOTALPRICE end) as header_total
+        from orders left join net on L_ORDERKEY = O_ORDERKEY group by all""").fetchall()
     counts = {e: con.execute(f"select count(*) from {e}").fetchone()[0] for e in files}
     last = con.execute("select max(O_ORDERDATE) from orders").fetchone()[0]
     return {"months": {r[0]: r[1:] for r in rows}, "counts": counts, "last_order": last}
@@ -137,8 +148,9 @@ def test_readme_onboarding_of_a_foreign_historic_export(tmp_path: Path):
     got = {(r["kpi_name"], r["period_start"]): r["value"] for r in kpis}
     months = truth["months"]
     assert {m for k, m in got if k == "order_count"} == set(months)  # nothing before the data
-    for month, (n, revenue, n_valued) in months.items():
+    for month, (n, revenue, n_valued, header_total) in months.items():
         assert got[("order_count", month)] == n, month
+        assert header_total > revenue + 1, month  # the header's tax is not revenue
         assert abs(got[("revenue", month)] - float(revenue)) < 0.005, month
         assert abs(got[("average_order_value", month)] - float(revenue) / n_valued) < 0.005, month
 

@@ -2,10 +2,50 @@
 -- seeds/kpi_definitions.csv). Needs only orders, so a tenant sending just order headers gets them.
 with
 
-orders as (
+order_headers as (
 
     select * from {{ ref('fct_orders') }}
     where {{ tenant_filter() }}
+
+),
+
+order_line_amounts as (
+
+    select
+        tenant_id,
+        order_id,
+        sum(net_amount) as lines_net_amount,
+        count(*) = count(net_amount) as every_line_has_amount
+    from {{ ref('fct_order_lines') }}
+    where {{ tenant_filter() }}
+    group by tenant_id, order_id
+
+),
+
+revenue_basis as (
+
+    select tenant_id, revenue_basis from {{ ref('stg_reference__tenants') }}
+
+),
+
+orders as (
+
+    -- revenue_amount: the amount the money KPIs use (kpi_options.revenue_basis). auto: the
+    -- order's net line amounts when every line has one (lines are net of tax), else the header
+    select
+        h.*,
+        case
+            when b.revenue_basis = 'order_amount' then h.order_amount
+            when b.revenue_basis = 'line_net_amount' then l.lines_net_amount
+            when l.every_line_has_amount then l.lines_net_amount
+            else h.order_amount
+        end as revenue_amount
+    from order_headers as h
+    left join order_line_amounts as l
+        on h.tenant_id = l.tenant_id
+        and h.order_id = l.order_id
+    left join revenue_basis as b
+        on h.tenant_id = b.tenant_id
 
 ),
 
@@ -16,8 +56,8 @@ daily as (
         order_date as date_day,
         count(*) as orders_placed,
         count(*) filter (where not coalesce(is_cancelled, false)) as orders_not_cancelled,
-        sum(order_amount) filter (where not coalesce(is_cancelled, false)) as revenue,
-        count(order_amount) filter (where not coalesce(is_cancelled, false)) as orders_with_amount,
+        sum(revenue_amount) filter (where not coalesce(is_cancelled, false)) as revenue,
+        count(revenue_amount) filter (where not coalesce(is_cancelled, false)) as orders_with_amount,
         count(*) filter (where is_backordered) as orders_backordered,
         count(status) filter (where not coalesce(is_cancelled, false)) as orders_with_status,
         sum(manual_touches) as manual_touches,

@@ -7,7 +7,8 @@ source as (
     select * from {{ read_lake_parquet(lake_root() ~ '/reference/tenants.parquet', [
         ('tenant_id', 'varchar'), ('display_name', 'varchar'), ('partner_id', 'varchar'),
         ('partner_name', 'varchar'), ('industry', 'varchar'), ('currency', 'varchar'),
-        ('timezone', 'varchar'), ('entities', 'varchar')], tenant_column=none) }}
+        ('timezone', 'varchar'), ('entities', 'varchar'), ('revenue_basis', 'varchar')],
+        tenant_column=none) }}
 
 ),
 
@@ -25,7 +26,9 @@ renamed as (
         currency,
         timezone,
         -- canonical entities the tenant's YAML maps, space separated
-        entities as configured_entities
+        entities as configured_entities,
+        -- kpi_options.revenue_basis: auto | order_amount | line_net_amount
+        coalesce(revenue_basis, 'auto') as revenue_basis
 
     from source
 
