@@ -174,6 +174,20 @@ def consecutive_groups(job_name: str, tenants: Sequence[str]) -> list[list[str]]
     return groups
 
 
+def invalid_tenant_files(directory: Path | None = None) -> dict[str, list]:
+    """Tenant files that do not validate -> their problems (what ``load_tenants(skip_invalid=
+    True)`` leaves out), so a run over every tenant can fail them by name while the rest run."""
+    from tenantlake.tenants import TenantConfigError, load_tenant_file, tenant_files
+
+    out: dict[str, list] = {}
+    for f in tenant_files([directory] if directory else None):
+        try:
+            load_tenant_file(f)
+        except TenantConfigError as exc:
+            out[str(f)] = exc.problems
+    return out
+
+
 # ----------------------------------------------------------------------------- what a tenant has
 
 @dataclass

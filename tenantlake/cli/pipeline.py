@@ -61,6 +61,14 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
     if unknown:
         _explain_unknown(unknown)
         raise typer.Exit(2)
+    from tenantlake.orchestrate import invalid_tenant_files
+
+    # every tenant: a file that does not validate fails (with its problems), the rest run
+    invalid = {} if tenants else invalid_tenant_files()
+    for f, problems in invalid.items():
+        console.print(f"[red]{f}: not run, the file does not validate:", highlight=False)
+        for p in problems:
+            console.print(f"[red]  {p}", highlight=False)
     outcomes = []
     log_dir = h.root / "logs" / time.strftime("%Y%m%dT%H%M%S")
     console.print(f"job logs: {log_dir} (and every run, with its events, in the Dagster UI)")
@@ -105,7 +113,7 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
                 outcomes.append(run_job("score_tenant", t, log_dir=log_dir))
                 progress.advance(task)
     _summary(outcomes)
-    return all(o.success for o in outcomes)
+    return all(o.success for o in outcomes) and not invalid
 
 
 def _explain_unknown(unknown: list[str]) -> None:

@@ -42,9 +42,9 @@ EDITOR_SCRIPT = textwrap.dedent('''\
     assert 'unit_price: "L_EXTENDEDPRICE"' in s, s
     s = s.replace('          unit_price: "L_EXTENDEDPRICE"',
                   '          # unit_price: "L_EXTENDEDPRICE"')
-    s = s.replace('        columns:\n          order_id: "L_ORDERKEY"',
-                  '        expressions: {net_amount: "L_EXTENDEDPRICE * (1 - L_DISCOUNT)"}\n'
-                  '        columns:\n          order_id: "L_ORDERKEY"')
+    s = s.replace('        columns:\\n          order_id: "L_ORDERKEY"',
+                  '        expressions: {net_amount: "L_EXTENDEDPRICE * (1 - L_DISCOUNT)"}\\n'
+                  '        columns:\\n          order_id: "L_ORDERKEY"')
     assert "net_amount" in s, s
     s = s.replace('          status: "O_ORDERSTATUS"',
                   '          status: "O_ORDERSTATUS"\\n'

@@ -58,3 +58,16 @@ def test_schedules_request_every_tenant_once_per_tick():
         reqs = list(schedule(ctx))
         assert sorted(r.partition_key for r in reqs) == SHIPPED
         assert all(r.run_key == f"{job}:{r.partition_key}:2026-03-02T05" for r in reqs)
+
+
+def test_invalid_tenant_files_are_named_with_their_problems(tmp_path):
+    from tenantlake.orchestrate import invalid_tenant_files
+
+    shutil.copytree(PROJECT_ROOT / "tenants", tmp_path / "t")
+    (tmp_path / "t" / "broken.yml").write_text(
+        "id: broken\ndisplay_name: B\npartner: {id: p, name: P}\nindustry: other\n"
+        "reporting_currency: EUR\nkpi_targets: {otif_rate: 0.9}\n")
+    bad = invalid_tenant_files(tmp_path / "t")
+    assert list(bad) == [str(tmp_path / "t" / "broken.yml")]
+    assert "unknown KPI(s) otif_rate" in str(bad[str(tmp_path / "t" / "broken.yml")][0])
+    assert sorted(load_tenants(tmp_path / "t", skip_invalid=True)) == SHIPPED
