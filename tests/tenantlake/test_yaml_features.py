@@ -101,3 +101,21 @@ def test_validate_and_preview_see_lookup_columns(tmp_path):
     pv = preview_tenant(cfg, home)
     cust = next(e for e in pv.entities if e.entity == "customers")
     assert cust.mapped["region"] == ["GERMANY", "ARGENTINA", "GERMANY"] and not cust.errors
+
+
+def test_the_readme_yaml_features_example_validates():
+    import re
+
+    import yaml
+
+    from tenantlake.settings import PROJECT_ROOT
+    from tenantlake.tenants import TenantConfig
+
+    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("What real exports need, in the YAML", 1)[1]
+    doc = yaml.safe_load(re.search(r"```yaml\n(.*?)```", block, re.S).group(1))
+    doc.update({"id": "x", "display_name": "X", "partner": {"id": "p", "name": "P"},
+                "industry": "other", "reporting_currency": "EUR"})
+    cfg = TenantConfig.model_validate(doc)
+    assert cfg.sources["customers"].entities["customers"].lookups["nation"].by == "C_NATIONKEY"
+    assert cfg.kpi_options.revenue_basis == "auto"
