@@ -10,10 +10,18 @@ larger scale), then runs each phase in its own child process so that every peak 
 
 Prints a table (and ``--json``) of seconds, labelled rows and peak RSS per model and phase.
 
+``--short-history`` instead compares each classifier, at the same cut-offs and folds (each
+tenant alone, windows sized from its own history), with simple references: churn against
+recency alone, a logistic regression on recency, frequency and monetary value, and its
+planner's rule; the other models against their planner's rule. Tenants: the demo tenants of a
+project home that has run ``make demo`` (``--demo-home``, default the project home, skipped
+when it has no warehouse) and generated orders-only tenants with 12 and 18 months of history.
+
 Example::
 
     .venv/bin/python benchmarks/models.py --tenants 4 --customers 2000 --skus 150
     .venv/bin/python benchmarks/models.py --models churn --customers 10000 --json out.json
+    .venv/bin/python benchmarks/models.py --short-history --customers 1500
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-MODELS = ("stockout", "churn", "project_failure")
+MODELS = ("stockout", "churn", "project_failure", "late_payment")
 
 
 def _tenants(n: int) -> dict:
@@ -94,6 +102,128 @@ def _child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(out))
 
 
+def _auc_by_fold(oof, col: str) -> float:
+    """Mean over folds of the within-tenant ROC-AUC (the backtest table's definition)."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    vals = [roc_auc_score(g["label"], g[col]) for _, g in oof.groupby("fold")
+            if g["label"].nunique() == 2]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+RFM = ("days_since_last_order", "orders_365d", "revenue_365d")
+
+
+def _rfm_logit(train, test):
+    """Logistic regression on log recency, frequency and monetary value (a fold's rows)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def X(df):
+        return np.log1p(df[list(RFM)].fillna(0).clip(lower=0).to_numpy(dtype=float))
+
+    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    lr.fit(X(train), train["label"].to_numpy())
+    return lr.predict_proba(X(test))[:, 1]
+
+
+def _short_history_rows(home, tenants: dict, models: list[str], source: str) -> list[dict]:
+    from models_ml import SPECS
+    from models_ml import framework as fw
+
+    rows = []
+    for tid, cfg in tenants.items():
+        for name in models:
+            spec = SPECS[name]
+            t0 = time.perf_counter()
+            with fw.warehouse(home) as con:
+                frame = fw.build_frame(spec, con, [tid],
+                                       tparams=fw.tenant_params_of(spec, {tid: cfg}))
+            w = frame.attrs.get("windows")
+            row = {"tenant": tid, "source": source, "model": name,
+                   "history_days": w.span_days if w else 0, "rows": len(frame)}
+            if w is None:
+                rows.append({**row, "status": "no data"})
+                continue
+            if w.span_days < fw.min_span_days(spec):
+                rows.append({**row, "status": fw.short_history_reason(spec, w)})
+                continue
+            bt = fw.backtest(spec, frame)
+            if len(bt.folds) < spec.min_folds:
+                rows.append({**row, "status": bt.reason or "too few folds"})
+                continue
+            oof = bt.oof
+            refs = {"baseline rule": _auc_by_fold(oof, "s_baseline")}
+            if name == "churn":
+                oof = oof.assign(recency=oof["days_since_last_order"].fillna(1e6))
+                refs["recency alone"] = _auc_by_fold(oof, "recency")
+                parts = []
+                for i, idx in zip(sorted(oof["fold"].unique()), bt.train_rows):
+                    test = oof[oof["fold"] == i].copy()
+                    test["p_rfm"] = _rfm_logit(frame.loc[idx], test)
+                    parts.append(test)
+                import pandas as pd
+
+                refs["logistic RFM"] = _auc_by_fold(pd.concat(parts), "p_rfm")
+            model_auc = _auc_by_fold(oof, "p_model")
+            rows.append({**row, "status": "ok", "folds": len(bt.folds),
+                         "cutoff_every_days": w.cutoff_every_days, "model_auc": model_auc,
+                         **{f"{k}": v for k, v in refs.items()},
+                         "lift_vs_best_reference": model_auc - max(refs.values()),
+                         "lift_ci_vs_rule": [bt.lift.get("ci_low"), bt.lift.get("ci_high")],
+                         "seconds": time.perf_counter() - t0})
+    return rows
+
+
+def short_history(args: argparse.Namespace) -> int:
+    """Classifiers against simple references on short and demo histories (see the docstring)."""
+    import logging
+    import shutil
+
+    logging.disable(logging.WARNING)
+    from models_ml.synthetic import Shape, build_warehouse
+    from tenantlake.settings import Home, home as project_home
+    from tenantlake.tenants import TenantConfig, load_tenants
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="tl-bench-short-"))
+    rows: list[dict] = []
+    gen = Home(root / "generated").ensure()
+    shapes = {f"orders-only-{m}m": Shape(customers=args.customers, orders_minimal=True,
+                                         days=int(m * 30.44))
+              for m in (12, 18)}
+    build_warehouse(gen.warehouse, shapes, seed=args.seed)
+    cfgs = {t: TenantConfig(id=t, display_name=t, partner={"id": "p", "name": "P"},
+                            industry="distribution", reporting_currency="EUR")
+            for t in shapes}
+    rows += _short_history_rows(gen, cfgs, ["churn"], "generated")
+    demo = Home(args.demo_home) if args.demo_home else project_home()
+    if demo.warehouse.exists():
+        copy = Home(root / "demo").ensure()  # never hold a lock on a running project's file
+        shutil.copy(demo.warehouse, copy.warehouse)
+        tenants = load_tenants()
+        rows += _short_history_rows(copy, tenants, [m for m in args.models], "demo")
+    else:
+        print(f"no warehouse at {demo.warehouse}: demo tenants skipped (run `make demo`)")
+    cols = ("model_auc", "baseline rule", "recency alone", "logistic RFM")
+    print(f"\n{'tenant':<26}{'model':<16}{'days':>5}{'folds':>6}"
+          + "".join(f"{c:>15}" for c in cols) + f"{'lift vs best':>14}  rule-lift 95% CI")
+    for r in rows:
+        head = f"{r['tenant']:<26}{r['model']:<16}{r['history_days']:>5}"
+        if r["status"] != "ok":
+            print(f"{head}{'-':>6}  {r['status']}")
+            continue
+        vals = "".join(f"{r[c]:>15.3f}" if c in r else f"{'-':>15}" for c in cols)
+        ci = r["lift_ci_vs_rule"]
+        ci_txt = f"{ci[0]:+.3f} to {ci[1]:+.3f}" if ci[0] is not None else "-"
+        print(f"{head}{r['folds']:>6}{vals}{r['lift_vs_best_reference']:>+14.3f}  {ci_txt}")
+    if args.json:
+        args.json.write_text(json.dumps({"short_history": rows}, indent=1, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -109,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="LightGBM threads.")
     ap.add_argument("--keep", type=Path, help="Keep the benchmark home here (default: temp).")
     ap.add_argument("--json", type=Path, help="Also write the results to this JSON file.")
+    ap.add_argument("--short-history", action="store_true",
+                    help="Compare each classifier with simple references on short histories "
+                         "(generated 12- and 18-month orders-only tenants) and the demo tenants.")
+    ap.add_argument("--demo-home", type=Path,
+                    help="Project home whose warehouse holds the demo tenants (default: "
+                         "TENANTLAKE_HOME or the project's .tenantlake).")
+    ap.add_argument("--seed", type=int, default=7, help="Seed of the generated tenants.")
     # internal: one phase in a child process
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--phase", choices=("train", "score"), help=argparse.SUPPRESS)
@@ -118,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _child(args)
         return 0
+    if args.short_history:
+        return short_history(args)
 
     from models_ml.synthetic import Shape, build_warehouse
     from tenantlake.settings import TELEMETRY_OFF, Home

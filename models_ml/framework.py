@@ -26,6 +26,7 @@ horizon. Everything else happens here, once:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -141,6 +142,9 @@ class ModelSpec:
     regression: RegressionTarget | None = None
     min_rows: int = 150
     min_positives: int = 15
+    #: Fewest distinct units (customers, items, projects, invoices) to learn from: rows of a
+    #: dozen customers at many cut-offs are still a dozen customers.
+    min_units: int = 50
     #: Optional SELECT tenant_id, *unit of units not to score today (e.g. cancelled projects);
     #: current state, so used only when scoring, never for training features.
     exclude_at_scoring_sql: str | None = None
@@ -153,6 +157,42 @@ class ModelSpec:
     #: PSI over rows counts one category's value hundreds of times, so six categories turning
     #: with the season read as drift. Drift checks report them but do not fail on them.
     context_features: tuple[str, ...] = ()
+    # --- windows sized from the data (see :func:`plan_cutoffs` and :func:`plan_folds`):
+    # ``min_history_days``, ``cutoff_every_days``, ``fold_days`` and ``n_folds`` above are the
+    # values used on a long history; a shorter one gets shorter windows down to these floors.
+    #: Fewest days of data before the first cut-off.
+    min_history_floor_days: int = 30
+    #: Cut-offs never closer than this (consecutive rows of one unit would repeat each other).
+    cutoff_every_floor_days: int = 7
+    #: Fewest backtest folds that still count as a backtest.
+    min_folds: int = 2
+    #: The first fold trains on outcomes from at least this many cut-offs.
+    min_train_cutoffs: int = 3
+    #: Rows the model is asked about (True) at a cut-off; the others get ``scope_status`` at
+    #: scoring and stay out of training and of the backtest's metrics (stockout: an item
+    #: already at zero is "out of stock now", not a prediction).
+    in_scope: Callable[[pd.DataFrame], pd.Series] | None = None
+    scope_status: str = "out_of_scope"
+    scope_reason: Callable[[pd.DataFrame], pd.Series] | None = None
+    #: Plain-language reasons: feature -> templates tried in order; the first whose fields are
+    #: all known is used. Fields: ``{v}`` (the row's value), ``{typ}`` (the tenant's typical
+    #: value), any feature name (the row's value of it).
+    reason_templates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: +1 when a higher value means more risk, -1 when lower does: a feature is given as a
+    #: reason only when the row is on its risky side of typical (never "many orders" as a
+    #: churn reason, whatever an interaction in the trees did with it).
+    risk_direction: Mapping[str, int] = field(default_factory=dict)
+    #: Features the baseline rule reads, used as its reasons when the rule is served.
+    baseline_features: tuple[str, ...] = ()
+    #: Per-tenant SQL parameters from its YAML (late payment: ``$late_days``).
+    tenant_params: Callable[[TenantConfig], dict] | None = None
+    #: Feature-frame columns copied into the predictions (besides the keys).
+    output_columns: tuple[str, ...] = ()
+    #: Marts the features read (what retraining in ``--train auto`` watches).
+    marts: tuple[str, ...] = ()
+    #: Feature column holding an amount: predictions then carry ``expected_overdue_amount``
+    #: (amount x probability) and are ordered by it (the collections worklist).
+    worklist_amount: str | None = None
 
     @property
     def features(self) -> list[str]:
@@ -229,21 +269,50 @@ def _as_float(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df
 
 
-def features_at(spec: ModelSpec, con: Any, tenant_ids: list[str], as_of: dt.date) -> pd.DataFrame:
+TenantParams = Mapping[str, Mapping[str, Any]]
+
+
+def tenant_params_of(spec: ModelSpec, tenants: Mapping[str, TenantConfig] | None) -> dict:
+    """``{tenant_id: {param: value}}`` from each tenant's YAML (empty for most models)."""
+    if spec.tenant_params is None or not tenants:
+        return {}
+    return {tid: dict(spec.tenant_params(cfg)) for tid, cfg in tenants.items()}
+
+
+def _grouped(spec: ModelSpec, con: Any, sql: str, tenant_ids: list[str],
+             tparams: TenantParams | None, **params: Any) -> pd.DataFrame:
+    """Run ``sql`` once per group of tenants sharing the same YAML parameters."""
+    if spec.tenant_params is None:
+        return _run(con, sql, tenants=list(tenant_ids), **params)
+    default = dict(spec.tenant_params(None))
+    groups: dict[str, list[str]] = {}
+    for t in tenant_ids:
+        key = json.dumps({**default, **dict((tparams or {}).get(t, {}))}, sort_keys=True)
+        groups.setdefault(key, []).append(t)
+    parts = [_run(con, sql, tenants=ids, **json.loads(key), **params)
+             for key, ids in sorted(groups.items())]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else _run(
+        con, sql, tenants=[], **default, **params)
+
+
+def features_at(spec: ModelSpec, con: Any, tenant_ids: list[str], as_of: dt.date,
+                tparams: TenantParams | None = None) -> pd.DataFrame:
     """Feature rows of every unit as of ``as_of``, from data dated on or before it only.
 
     Features of entities a tenant does not send come back as NaN; LightGBM treats them as
     missing rather than as zero (an absent ticket system is not "no tickets").
     """
-    df = _run(con, spec.features_sql, tenants=list(tenant_ids), as_of=as_of)
+    df = _grouped(spec, con, spec.features_sql, tenant_ids, tparams, as_of=as_of)
     df.insert(1, "as_of", as_of)
     return _as_float(df, spec.features)
 
 
-def labels_at(spec: ModelSpec, con: Any, tenant_ids: list[str], as_of: dt.date) -> pd.DataFrame:
+def labels_at(spec: ModelSpec, con: Any, tenant_ids: list[str], as_of: dt.date,
+              tparams: TenantParams | None = None) -> pd.DataFrame:
     horizon_end = as_of + dt.timedelta(days=spec.horizon_days)
-    df = _run(con, spec.labels_sql, tenants=list(tenant_ids), as_of=as_of,
-              horizon_end=horizon_end)
+    df = _grouped(spec, con, spec.labels_sql, tenant_ids, tparams, as_of=as_of,
+                  horizon_end=horizon_end)
     df["label_known_date"] = pd.to_datetime(df["label_known_date"]).dt.date
     return df
 
@@ -255,39 +324,128 @@ def data_span(spec: ModelSpec, con: Any, tenant_ids: list[str]) -> pd.DataFrame:
     return df
 
 
-def cutoff_dates(spec: ModelSpec, con: Any, tenant_ids: list[str]) -> list[dt.date]:
-    """Cut-offs every ``cutoff_every_days``, counted back from the newest data.
+@dataclass(frozen=True)
+class Windows:
+    """Cut-off windows sized from one frame's history (see :func:`plan_cutoffs`)."""
+
+    first_date: dt.date
+    last_date: dt.date
+    min_history_days: int
+    cutoff_every_days: int
+
+    @property
+    def span_days(self) -> int:
+        return (self.last_date - self.first_date).days
+
+    def to_dict(self) -> dict:
+        return {"first_date": self.first_date.isoformat(), "last_date": self.last_date.isoformat(),
+                "span_days": self.span_days, "min_history_days": self.min_history_days,
+                "cutoff_every_days": self.cutoff_every_days}
+
+
+#: Cut-offs aimed at per history: enough rows per unit to learn how it changes over time, not
+#: so many that consecutive rows of one unit repeat each other (and training time doubles).
+TARGET_CUTOFFS = 26
+#: Share of the history kept before the first cut-off (features need some past to look at).
+HISTORY_SHARE = 0.15
+
+
+def plan_cutoffs(spec: ModelSpec, first: dt.date, last: dt.date) -> Windows:
+    """Minimum history and cut-off spacing from a history's span (``first`` to ``last``).
+
+    * minimum history: ``HISTORY_SHARE`` of the span, between ``spec.min_history_floor_days``
+      and ``spec.min_history_days`` (a two-year history keeps the model's full look-back);
+    * spacing: the labelled part of the span (after the minimum history, before the last
+      horizon) divided into about ``TARGET_CUTOFFS`` cut-offs, between
+      ``spec.cutoff_every_floor_days`` (weekly) and ``spec.cutoff_every_days``.
+    """
+    span = (last - first).days
+    min_hist = int(min(max(round(span * HISTORY_SHARE), spec.min_history_floor_days),
+                       spec.min_history_days))
+    labelled = span - min_hist - spec.horizon_days
+    every = int(min(max(round(labelled / TARGET_CUTOFFS), spec.cutoff_every_floor_days),
+                    spec.cutoff_every_days))
+    return Windows(first, last, min_hist, every)
+
+
+def min_span_days(spec: ModelSpec) -> int:
+    """The shortest history that can give a backtest at the floors (documented in the README):
+    the minimum history, the horizon (outcomes known), the cut-offs the first fold trains on
+    and ``min_folds`` test folds of one spacing each."""
+    every = spec.cutoff_every_floor_days
+    return (spec.min_history_floor_days + (spec.min_train_cutoffs - 1) * every
+            + spec.horizon_days + spec.min_folds * every)
+
+
+def windows_for(spec: ModelSpec, con: Any, tenant_ids: list[str],
+                until: dt.date | None = None) -> Windows | None:
+    span = data_span(spec, con, tenant_ids)
+    if span.empty:
+        return None
+    last = max(span["last_date"])
+    if until is not None:
+        last = min(last, until)
+    first = min(span["first_date"])
+    if first > last:
+        return None
+    return plan_cutoffs(spec, first, last)
+
+
+def cutoff_dates(spec: ModelSpec, con: Any, tenant_ids: list[str],
+                 until: dt.date | None = None, windows: Windows | None = None) -> list[dt.date]:
+    """Cut-offs every ``cutoff_every_days`` (sized from the history), counted back from the
+    newest data (or from ``until``).
 
     Counting back (rather than forward from the start) makes the newest cut-off the date a
     model would score today, so the last folds look like production.
     """
-    span = data_span(spec, con, tenant_ids)
-    if span.empty:
+    w = windows or windows_for(spec, con, tenant_ids, until)
+    if w is None:
         return []
-    first = min(span["first_date"]) + dt.timedelta(days=spec.min_history_days)
-    last = max(span["last_date"])
-    out, d = [], last
+    first = w.first_date + dt.timedelta(days=w.min_history_days)
+    out, d = [], w.last_date
     while d >= first:
         out.append(d)
-        d -= dt.timedelta(days=spec.cutoff_every_days)
+        d -= dt.timedelta(days=w.cutoff_every_days)
     return sorted(out)
 
 
-def build_frame(spec: ModelSpec, con: Any, tenant_ids: list[str]) -> pd.DataFrame:
-    """Labelled training rows: features at each cut-off joined to the outcome after it."""
+def _scope_mask(spec: ModelSpec, feats: pd.DataFrame) -> np.ndarray:
+    if spec.in_scope is None or feats.empty:
+        return np.ones(len(feats), dtype=bool)
+    return spec.in_scope(feats).fillna(False).to_numpy(dtype=bool)
+
+
+def build_frame(spec: ModelSpec, con: Any, tenant_ids: list[str], until: dt.date | None = None,
+                tparams: TenantParams | None = None) -> pd.DataFrame:
+    """Labelled training rows: features at each cut-off joined to the outcome after it.
+
+    ``until`` (training "as of" a date): cut-offs up to it, and only outcomes known by then
+    (``label_known_date <= until``), so the frame is what one could have built on that day.
+    Rows outside the model's scope at their cut-off (``spec.in_scope``) are left out.
+    The frame's :class:`Windows` are in ``frame.attrs["windows"]``.
+    """
     keys = ["tenant_id", *spec.unit]
+    w = windows_for(spec, con, tenant_ids, until)
     parts = []
-    for as_of in cutoff_dates(spec, con, tenant_ids):
-        lab = labels_at(spec, con, tenant_ids, as_of)
+    for as_of in cutoff_dates(spec, con, tenant_ids, until, windows=w):
+        lab = labels_at(spec, con, tenant_ids, as_of, tparams)
+        if until is not None and len(lab):
+            lab = lab[lab["label_known_date"] <= until]
         if lab.empty:
             continue
-        feats = features_at(spec, con, tenant_ids, as_of)
+        feats = features_at(spec, con, tenant_ids, as_of, tparams)
+        feats = feats[_scope_mask(spec, feats)]
         parts.append(feats.merge(lab, on=keys, how="inner"))
     if not parts:
-        return pd.DataFrame(columns=[*_ID_COLS, *spec.unit, *spec.features, "label"])
-    frame = pd.concat(parts, ignore_index=True)
-    frame["label"] = frame["label"].astype(int)
-    return frame.sort_values(["as_of", *keys], kind="stable").reset_index(drop=True)
+        frame = pd.DataFrame(columns=[*_ID_COLS, *spec.unit, *spec.features, "label",
+                                      "label_known_date"])
+    else:
+        frame = pd.concat(parts, ignore_index=True)
+        frame["label"] = frame["label"].astype(int)
+        frame = frame.sort_values(["as_of", *keys], kind="stable").reset_index(drop=True)
+    frame.attrs["windows"] = w
+    return frame
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -355,11 +513,19 @@ def lower_is_better(metric: str) -> bool:
 
 @dataclass
 class Backtest:
-    """Per-fold metrics of model and baseline, plus the out-of-fold predictions."""
+    """Per-fold metrics of model and baseline, plus the out-of-fold predictions.
+
+    ``train_rows[i]`` holds the frame index of the rows fold ``i`` was trained on (what the
+    label cut-off test checks); ``lift`` the bootstrap interval of the primary metric's lift
+    over the baseline; ``reason`` why there are no folds, if there are none.
+    """
 
     folds: list[dict]
     oof: pd.DataFrame
     features: list[str]
+    train_rows: list[np.ndarray] = field(default_factory=list)
+    lift: dict = field(default_factory=dict)
+    reason: str = ""
 
     def mean(self, who: str, metric: str) -> float:
         vals = [f[who][metric] for f in self.folds if metric in f[who]]
@@ -381,14 +547,104 @@ class Backtest:
         return rows
 
 
-def fold_windows(spec: ModelSpec, frame: pd.DataFrame) -> list[tuple[dt.date, dt.date]]:
-    """``n_folds`` consecutive test windows ``[start, end)`` ending after the newest cut-off."""
+#: Bootstrap draws for the lift interval, and its level.
+N_BOOT = 200
+CI_LEVEL = 0.95
+
+
+def _boot_auc(y: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """ROC-AUC of ``score`` under each row of weights ``W`` (draws x rows), ties counted half:
+    one sort, then per draw only weighted counts per distinct score."""
+    _, lev = np.unique(score, return_inverse=True)
+    U, B = int(lev.max()) + 1, W.shape[0]
+    idx = (np.arange(B)[:, None] * U + lev[None, :]).ravel()
+    pos = np.bincount(idx, weights=(W * y).ravel(), minlength=B * U).reshape(B, U)
+    neg = np.bincount(idx, weights=(W * (1 - y)).ravel(), minlength=B * U).reshape(B, U)
+    below = np.cumsum(neg, axis=1) - neg
+    P, N = pos.sum(axis=1), neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pos * (below + 0.5 * neg)).sum(axis=1) / (P * N)
+
+
+def lift_interval(spec: ModelSpec, oof: pd.DataFrame, seed: int = 0,
+                  n_boot: int = N_BOOT) -> dict:
+    """Bootstrap interval of the model's ROC-AUC lift over the baseline.
+
+    Resamples *entities* (a customer, an item: all its rows together, since one unit's rows
+    at consecutive cut-offs are not independent) within each fold and tenant, recomputes both
+    scores' within-tenant AUC on the same draw, and averages the lift the way the backtest
+    table does (tenants within a fold, then folds). Seeded: the same backtest gives the same
+    interval.
+    """
+    if oof.empty or spec.primary_metric != "roc_auc":
+        return {}
+    rng = np.random.default_rng(seed)
+    per_fold = []
+    for _, f in oof.groupby("fold", sort=True):
+        per_tenant = []
+        for _, g in f.groupby("tenant_id", sort=True):
+            y = g["label"].to_numpy(dtype=float)
+            if len(np.unique(y)) < 2:
+                continue
+            ent = g.groupby(list(spec.unit), sort=True).ngroup().to_numpy()
+            n_ent = int(ent.max()) + 1
+            counts = rng.multinomial(n_ent, np.full(n_ent, 1.0 / n_ent), size=n_boot)
+            W = counts[:, ent].astype(float)
+            d = (_boot_auc(y, g["p_model"].to_numpy(), W)
+                 - _boot_auc(y, g["s_baseline"].to_numpy(), W))
+            per_tenant.append(d)
+        if per_tenant:
+            per_fold.append(np.nanmean(np.vstack(per_tenant), axis=0))
+    if not per_fold:
+        return {}
+    draws = np.nanmean(np.vstack(per_fold), axis=0)
+    a = (1 - CI_LEVEL) / 2
+    lo, hi = np.nanquantile(draws, [a, 1 - a])
+    return {"metric": "roc_auc", "ci_low": round(float(lo), 4), "ci_high": round(float(hi), 4),
+            "level": CI_LEVEL, "n_boot": n_boot, "resampled": "entities within fold and tenant"}
+
+
+def plan_folds(spec: ModelSpec, frame: pd.DataFrame,
+               every: int | None = None) -> tuple[list[tuple[dt.date, dt.date]], str]:
+    """Consecutive test windows ``[start, end)`` ending after the newest cut-off, sized from
+    the frame: the first window opens once enough outcomes are known to train on (at least
+    ``min_rows`` rows and ``min_positives`` positives from ``min_train_cutoffs`` cut-offs);
+    the rest of the labelled cut-offs are split into up to ``n_folds`` folds of at most
+    ``fold_days``, never shorter than one cut-off spacing nor fewer than ``min_folds``.
+
+    Returns the windows, or no windows and the reason (what is missing).
+    """
+    if every is None:
+        w = frame.attrs.get("windows")
+        every = w.cutoff_every_days if w is not None else spec.cutoff_every_days
+    if frame.empty:
+        return [], "no labelled rows (no cut-off has an outcome known yet)"
     end = max(frame["as_of"]) + dt.timedelta(days=1)
-    out = []
-    for i in range(spec.n_folds, 0, -1):
-        stop = end - dt.timedelta(days=(i - 1) * spec.fold_days)
-        out.append((stop - dt.timedelta(days=spec.fold_days), stop))
-    return out
+    by_known = frame.sort_values("label_known_date", kind="stable")
+    rows = np.arange(1, len(by_known) + 1)
+    pos = by_known["label"].cumsum().to_numpy()
+    cut = (~by_known["as_of"].duplicated()).cumsum().to_numpy()
+    ok = (rows >= spec.min_rows) & (pos >= spec.min_positives) & (cut >= spec.min_train_cutoffs)
+    if not ok.any():
+        return [], (f"{len(frame)} labelled rows with {int(frame['label'].sum())} positives "
+                    f"from {frame['as_of'].nunique()} cut-offs; the first fold needs "
+                    f"{spec.min_rows} rows, {spec.min_positives} positives and "
+                    f"{spec.min_train_cutoffs} cut-offs to train on, plus later cut-offs to test")
+    first_start = max(by_known["label_known_date"].iloc[int(np.argmax(ok))],
+                      min(frame["as_of"]) + dt.timedelta(days=1))
+    test_days = (end - first_start).days
+    for n in range(spec.n_folds, spec.min_folds - 1, -1):
+        length = min(spec.fold_days, test_days // n)
+        if length >= every:
+            return [(end - dt.timedelta(days=(i + 1) * length), end - dt.timedelta(days=i * length))
+                    for i in range(n - 1, -1, -1)], ""
+    return [], (f"only {max(test_days, 0)} days of cut-offs remain after the first "
+                f"{spec.min_rows} training outcomes are known ({first_start}); "
+                f"{spec.min_folds} test folds need at least {spec.min_folds * every} days")
+
+
+def fold_windows(spec: ModelSpec, frame: pd.DataFrame) -> list[tuple[dt.date, dt.date]]:
+    return plan_folds(spec, frame)[0]
 
 
 def _fit(params: Mapping[str, Any], X: pd.DataFrame, y: np.ndarray, rounds: int,
@@ -475,8 +731,9 @@ def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | N
     """
     params = {**spec.lgb_params, **(params or {})}
     features = features or spec.features
-    folds, oof = [], []
-    for i, (start, stop) in enumerate(fold_windows(spec, frame)):
+    folds, oof, used = [], [], []
+    windows, reason = plan_folds(spec, frame)
+    for i, (start, stop) in enumerate(windows):
         train = frame[frame["label_known_date"] <= start]
         test = frame[(frame["as_of"] >= start) & (frame["as_of"] < stop)].copy()
         if (len(train) < spec.min_rows or train["label"].nunique() < 2
@@ -487,6 +744,7 @@ def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | N
         base_train = _rule_score(spec, train)
         test["s_baseline"] = _rule_score(spec, test)
         booster, prior = _fit_classifier(spec, params, train, features, base_train)
+        used.append(train.index.to_numpy())
         test["p_model"] = predict_proba(booster, prior, test[features],
                                         test["s_baseline"].to_numpy())
         # the rule's score becomes a probability the fair way: fitted on the training fold
@@ -495,6 +753,7 @@ def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | N
         fold = {"fold": i, "test_start": start.isoformat(), "test_end": stop.isoformat(),
                 "n_train": int(len(train)), "n_test": int(len(test)),
                 "positives_test": int(test["label"].sum()),
+                "train_label_known_max": max(train["label_known_date"]).isoformat(),
                 "model": classification_metrics(test, "p_model", "p_model", spec.alert_budget),
                 "baseline": classification_metrics(test, "s_baseline", "p_baseline",
                                                    spec.alert_budget)}
@@ -505,7 +764,12 @@ def backtest(spec: ModelSpec, frame: pd.DataFrame, params: Mapping[str, Any] | N
         test["fold"] = i
         oof.append(test)
     oof_df = pd.concat(oof, ignore_index=True) if oof else pd.DataFrame()
-    return Backtest(folds=folds, oof=oof_df, features=list(features))
+    if windows and len(folds) < spec.min_folds:
+        reason = (f"only {len(folds)} of {len(windows)} backtest folds have enough history and "
+                  f"both outcomes (need {spec.min_folds})")
+    lift = lift_interval(spec, oof_df, seed=int(params.get("seed", 0)))
+    return Backtest(folds=folds, oof=oof_df, features=list(features), train_rows=used,
+                    lift=lift, reason=reason)
 
 
 def _naive_scale(spec: ModelSpec, train: pd.DataFrame) -> float:
@@ -618,31 +882,129 @@ def reason_text(feature: str, label: str, value: float, median: float | None) ->
     return f"{label} is {word} ({_fmt(feature, value)}; typical {_fmt(feature, median)})"
 
 
+_FIELD = re.compile(r"\{(\w+)")
+
+
+def _known(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def ops_reason(spec: ModelSpec, feature: str, row: Mapping[str, Any], median: float | None,
+               label: str | None = None) -> str:
+    """A reason in the words an ops person uses (``spec.reason_templates``), e.g. ``no order
+    for 74 days; usually every 21 days``; the generic sentence when no template fits."""
+    value = row.get(feature)
+    for tpl in spec.reason_templates.get(feature, ()):
+        vals = {"v": value, "typ": median}
+        for f in _FIELD.findall(tpl):
+            if f not in vals:
+                vals[f] = row.get(f)
+        if all(_known(vals[f]) for f in _FIELD.findall(tpl)):
+            return tpl.format(**vals)
+    return reason_text(feature, label or spec.feature_labels.get(feature, feature), value, median)
+
+
+def _risky_side(spec: ModelSpec, feature: str, value: Any, median: Any) -> bool:
+    """False when the spec says which side of typical is risky and the row is not on it."""
+    d = spec.risk_direction.get(feature)
+    if not d or not _known(value) or not _known(median):
+        return True
+    return d * (float(value) - float(median)) > 0
+
+
 def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, medians: dict,
-                n: int = 3, labels: Mapping[str, str] | None = None) -> list[list[str]]:
+                n: int = 3, labels: Mapping[str, str] | None = None,
+                rows: pd.DataFrame | None = None) -> list[list[str]]:
     """Top ``n`` features pushing each prediction up (positive SHAP value), as sentences.
 
     ``contrib`` is LightGBM's ``pred_contrib`` output: exact TreeSHAP values per feature (the
     same numbers ``shap.TreeExplainer`` gives, without its per-call overhead), last column the
     expected value. "Typical" is the median of the tenant's own training rows when it has any.
+    Only features that push this row's risk up are given, and only when the row is on the
+    feature's risky side of typical (``spec.risk_direction``). ``rows`` holds the values the
+    templates may name besides the features (defaults to ``X``).
     """
     feats = list(X.columns)
     labels = spec.feature_labels if labels is None else labels
     out = []
-    values = X.to_numpy()
     shap_vals = contrib[:, : len(feats)]
+    recs = (rows if rows is not None else X).to_dict("records")
+    xrecs = X.to_dict("records")
     for i in range(len(X)):
-        order = np.argsort(-shap_vals[i])
-        picked = [j for j in order[:n] if shap_vals[i, j] > 0]
-        out.append([reason_text(feats[j], labels.get(feats[j], feats[j]),
-                                values[i, j], medians.get(feats[j]))
-                    for j in picked])
+        row = {**recs[i], **xrecs[i]}
+        order = np.argsort(-shap_vals[i], kind="stable")
+        picked = []
+        for j in order:
+            if len(picked) == n or shap_vals[i, j] <= 0:
+                break
+            f = feats[j]
+            if _risky_side(spec, f, row.get(f), medians.get(f)):
+                picked.append(ops_reason(spec, f, row, medians.get(f), labels.get(f, f)))
+        out.append(picked)
     return out
 
 
-def risk_band(spec: ModelSpec, p: np.ndarray) -> np.ndarray:
-    medium, high = spec.bands
-    return np.where(p >= high, "high", np.where(p >= medium, "medium", "low"))
+def rule_reasons(spec: ModelSpec, F: pd.DataFrame, medians: dict, n: int = 3) -> list[list[str]]:
+    """Reasons when the baseline rule is served: the rule's own inputs on their risky side of
+    typical, the furthest from typical first."""
+    feats = [f for f in spec.baseline_features if f in F.columns]
+    if not feats:
+        return [[] for _ in range(len(F))]
+    X = F[feats]
+    push = np.column_stack([
+        spec.risk_direction.get(f, 1) * (X[f].to_numpy(dtype=float) - (medians.get(f) or 0.0))
+        / (abs(medians.get(f) or 0.0) + 1.0) for f in feats])
+    push = np.nan_to_num(push, nan=0.0)
+    return top_reasons(spec, X, np.column_stack([push, np.zeros(len(F))]), medians, n,
+                       rows=F)
+
+
+def band_thresholds(df: pd.DataFrame, prob: str, budget: float) -> dict:
+    """Risk bands of one tenant (or the pool) from its backtest rows.
+
+    ``high``: the top ``budget`` share of rows (the alert budget), and never below twice the
+    base rate's odds (a "high" risk is clearly above normal for this tenant); ``medium``: the
+    top three budgets and above the base rate. Each band keeps the share of its backtest rows
+    that really had the outcome (its precision), shown next to every prediction.
+    """
+    p = df[prob].to_numpy(dtype=float)
+    y = df["label"].to_numpy(dtype=float)
+    if len(p) == 0:
+        return {}
+    base = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+    odds2 = 2 * base / (1 - base)
+    high = max(float(np.quantile(p, 1 - budget)), odds2 / (1 + odds2))
+    medium = min(max(float(np.quantile(p, max(0.0, 1 - 3 * budget))), base), high)
+    band = _band_of(p, medium, high)
+    prec = {b: (round(float(y[band == b].mean()), 4) if (band == b).any() else None)
+            for b in ("low", "medium", "high")}
+    share = {b: round(float((band == b).mean()), 4) for b in ("low", "medium", "high")}
+    return {"base_rate": round(float(y.mean()), 4), "medium": medium, "high": high,
+            "precision": prec, "share": share, "rows": int(len(p))}
+
+
+def _band_of(p: np.ndarray, medium: float, high: float) -> np.ndarray:
+    return np.where(p >= high, "high", np.where(p >= medium, "medium", "low")).astype(object)
+
+
+def band_table(oof: pd.DataFrame, prob: str, budget: float) -> dict:
+    return {"pooled": band_thresholds(oof, prob, budget),
+            "by_tenant": {tid: band_thresholds(g, prob, budget)
+                          for tid, g in oof.groupby("tenant_id", sort=True)}}
+
+
+def risk_band(spec: ModelSpec, p: np.ndarray, bands: Mapping[str, Any] | None = None,
+              tenant_id: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Band and the band's backtest precision per probability (the tenant's own thresholds
+    when it has backtest rows, else the pool's; the spec's fixed thresholds without either)."""
+    b = ((bands or {}).get("by_tenant", {}).get(tenant_id) or (bands or {}).get("pooled"))
+    if not b:
+        medium, high = spec.bands
+        return _band_of(p, medium, high), np.full(len(p), np.nan)
+    band = _band_of(p, b["medium"], b["high"])
+    prec = np.array([np.nan if b["precision"].get(x) is None else b["precision"][x]
+                     for x in band], dtype=float)
+    return band, prec
 
 
 # ------------------------------------------------------------------------------ MLflow
@@ -763,6 +1125,10 @@ class RunSummary:
     rows: int = 0
     positives: int = 0
     table: list[dict] = field(default_factory=list)
+    #: Windows sized from this frame's history, the folds' test windows, the lift interval.
+    windows: dict = field(default_factory=dict)
+    lift: dict = field(default_factory=dict)
+    as_of: str | None = None
 
 
 @dataclass
@@ -771,27 +1137,55 @@ class TrainResult:
     runs: list[RunSummary]
     #: tenant id -> "shared" | "own_model" | "not_enough_data" | "no_data"
     tenant_status: dict[str, str]
+    #: tenant id -> why it has no model ("" when it has one)
+    tenant_reason: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def short_history_reason(spec: ModelSpec, w: Windows) -> str:
+    need = min_span_days(spec)
+    every = spec.cutoff_every_floor_days
+    return (f"history spans {w.span_days} days ({w.first_date} to {w.last_date}); {spec.name} "
+            f"needs at least {need}: {spec.min_history_floor_days} days before the first "
+            f"cut-off, the {spec.horizon_days}-day horizon for outcomes to be known, "
+            f"{spec.min_train_cutoffs} cut-offs to learn from and {spec.min_folds} test folds "
+            f"of {every} days")
+
+
 def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, scope: str,
-                 params: Mapping[str, Any] | None) -> RunSummary:
+                 params: Mapping[str, Any] | None, until: dt.date | None = None) -> RunSummary:
     tenants = sorted(frame["tenant_id"].unique().tolist()) if len(frame) else []
+    w: Windows | None = frame.attrs.get("windows")
     summary = RunSummary(registered_model=name, scope=scope, tenants=tenants,
                          status="not_enough_data", rows=int(len(frame)),
-                         positives=int(frame["label"].sum()) if len(frame) else 0)
-    if len(frame) < spec.min_rows or summary.positives < spec.min_positives:
-        summary.reason = (f"{len(frame)} labelled rows, {summary.positives} positives "
-                          f"(need {spec.min_rows} and {spec.min_positives})")
+                         positives=int(frame["label"].sum()) if len(frame) else 0,
+                         windows=w.to_dict() if w else {},
+                         as_of=until.isoformat() if until else None)
+    if w is None:
+        summary.status, summary.reason = "no_data", f"no {spec.name} data"
+        return summary
+    if w.span_days < min_span_days(spec):
+        summary.reason = short_history_reason(spec, w)
+        return summary
+    units = int(frame.groupby(["tenant_id", *spec.unit]).ngroups) if len(frame) else 0
+    if len(frame) < spec.min_rows or summary.positives < spec.min_positives \
+            or units < spec.min_units:
+        summary.reason = (f"{len(frame)} labelled rows of {units} units, "
+                          f"{summary.positives} positives (need {spec.min_rows} rows of "
+                          f"{spec.min_units} units and {spec.min_positives} positives)")
         return summary
     all_params = {**spec.lgb_params, **(params or {})}
     bt = backtest(spec, frame, all_params)
-    if len(bt.folds) < spec.n_folds:
-        summary.reason = (f"only {len(bt.folds)} of {spec.n_folds} backtest folds have enough "
-                          "history and both outcomes")
+    if len(bt.folds) < spec.min_folds:
+        summary.reason = bt.reason or (f"only {len(bt.folds)} backtest folds have both "
+                                       f"outcomes (need {spec.min_folds})")
         return summary
+    summary.windows.update({"fold_days": (dt.date.fromisoformat(bt.folds[0]["test_end"])
+                                          - dt.date.fromisoformat(bt.folds[0]["test_start"])).days,
+                            "n_folds": len(bt.folds)})
+    summary.lift = bt.lift
     rule = _rule_score(spec, frame)
     booster, prior = _fit_classifier(spec, all_params, frame, spec.features, rule)
     reference = build_reference(spec.features, bt.oof)
@@ -799,6 +1193,10 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
         reference["baseline_prior"] = {**prior.to_dict(),
                                        "mean_logit": float(prior.logit(rule).mean()),
                                        "median_score": float(np.median(rule))}
+    # what serving the rule instead needs: its calibration on every labelled row, its bands
+    reference["baseline_calibration"] = RulePrior.fit(rule, frame["label"].to_numpy()).to_dict()
+    reference["bands"] = band_table(bt.oof, "p_model", spec.alert_budget)
+    reference["baseline_bands"] = band_table(bt.oof, "p_baseline", spec.alert_budget)
     demand = None
     if spec.regression is not None:
         r = spec.regression
@@ -814,8 +1212,10 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
         mlflow.log_params({f"lgb.{k}": v for k, v in all_params.items()})
         mlflow.log_params({
             "model": spec.name, "scope": scope, "horizon_days": spec.horizon_days,
-            "n_folds": spec.n_folds, "fold_days": spec.fold_days,
-            "cutoff_every_days": spec.cutoff_every_days, "num_boost_round": spec.num_boost_round,
+            "n_folds": summary.windows["n_folds"], "fold_days": summary.windows["fold_days"],
+            "cutoff_every_days": w.cutoff_every_days, "min_history_days": w.min_history_days,
+            "span_days": w.span_days, "trained_as_of": str(until) if until else "latest",
+            "num_boost_round": spec.num_boost_round,
             "n_features": len(spec.features), "rows": len(frame),
             "positives": summary.positives, "baseline": spec.baseline_name,
             "data_window_start": str(min(frame["as_of"])),
@@ -836,10 +1236,14 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
         for row in summary.table:
             mlflow.log_metric(f"mean_model_{row['metric']}", row["model"])
             mlflow.log_metric(f"mean_baseline_{row['metric']}", row["baseline"])
+        if bt.lift:
+            mlflow.log_metric("lift_ci_low", bt.lift["ci_low"])
+            mlflow.log_metric("lift_ci_high", bt.lift["ci_high"])
         with tempfile.TemporaryDirectory() as tmp:
             t = Path(tmp)
             (t / "backtest.json").write_text(json.dumps(
-                {"folds": bt.folds, "table": summary.table}, indent=1, default=str))
+                {"folds": bt.folds, "table": summary.table, "lift": bt.lift,
+                 "windows": summary.windows}, indent=1, default=str))
             (t / "features.json").write_text(json.dumps(
                 {"features": spec.features, "labels": dict(spec.feature_labels)}, indent=1))
             (t / "params.json").write_text(json.dumps(all_params, indent=1, default=str))
@@ -863,44 +1267,140 @@ def _fit_and_log(spec: ModelSpec, home: Home, frame: pd.DataFrame, name: str, sc
 
 
 def train(spec: ModelSpec, home: Home, tenants: Mapping[str, TenantConfig],
-          params: Mapping[str, Any] | None = None) -> TrainResult:
+          params: Mapping[str, Any] | None = None, until: dt.date | None = None) -> TrainResult:
     """Train the shared model on consenting tenants and an own model per other tenant.
 
     Governance: a tenant with ``share_training_data: false`` is never queried for the shared
     frame (its id is not even bound into the SQL), and the frame's tenant set is asserted.
+    ``until``: train as of that date, with only the data (and outcomes) known then.
+    Every tenant's status and reason is kept in ``<home>/state/models/<model>.json`` (what
+    ``models evaluate`` and ``--train auto`` read).
     """
+    fingerprint = training_fingerprint(spec, home, tenants, until)
     sharing = sorted(t.id for t in tenants.values() if t.share_training_data)
     private = sorted(t.id for t in tenants.values() if not t.share_training_data)
+    tparams = tenant_params_of(spec, tenants)
     runs: list[RunSummary] = []
     status: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     with warehouse(home) as con:
         frames = {}
         if sharing:
-            frames[None] = build_frame(spec, con, sharing)
+            frames[None] = build_frame(spec, con, sharing, until, tparams)
             leaked = set(frames[None]["tenant_id"]) - set(sharing)
             if leaked:  # the SQL must filter by $tenants; refuse to train if it did not
                 raise RuntimeError(f"model={spec.name}: shared frame holds non-sharing "
                                    f"tenants {sorted(leaked)}")
         for tid in private:
-            frames[tid] = build_frame(spec, con, [tid])
+            frames[tid] = build_frame(spec, con, [tid], until, tparams)
     for tid, frame in frames.items():
         scope = "shared" if tid is None else "tenant"
-        s = _fit_and_log(spec, home, frame, registered_name(spec, tid), scope, params)
+        s = _fit_and_log(spec, home, frame, registered_name(spec, tid), scope, params, until)
+        if tid is not None:
+            s.tenants = [tid]
         if s.status != "trained":
             log.warning("model=%s tenant_id=%s: not enough data: %s", spec.name,
                         tid or ",".join(sharing), s.reason)
         runs.append(s)
-    present = set(runs[0].tenants) if sharing and runs else set()
-    shared_ok = bool(sharing) and runs[0].status == "trained"
+    shared = runs[0] if sharing and runs else None
+    present = set(shared.tenants) if shared else set()
     for tid in sharing:
-        status[tid] = ("shared" if shared_ok and tid in present
-                       else "no_data" if tid not in present else "not_enough_data")
+        if tid not in present:
+            status[tid], reasons[tid] = "no_data", _no_data_reason(spec)
+        elif shared.status == "trained":
+            status[tid], reasons[tid] = "shared", ""
+        else:
+            status[tid], reasons[tid] = "not_enough_data", shared.reason
     for s in runs:
         if s.scope == "tenant":
             tid = s.registered_model.split("__", 1)[1]
-            status[tid] = "own_model" if s.status == "trained" else (
-                "no_data" if s.rows == 0 else "not_enough_data")
-    return TrainResult(model=spec.name, runs=runs, tenant_status=status)
+            if s.status == "trained":
+                status[tid], reasons[tid] = "own_model", ""
+            elif s.rows == 0 and not s.windows:
+                status[tid], reasons[tid] = "no_data", _no_data_reason(spec)
+            else:
+                status[tid], reasons[tid] = "not_enough_data", s.reason
+    result = TrainResult(model=spec.name, runs=runs, tenant_status=status)
+    result.tenant_reason = reasons
+    _write_state(spec, home, {
+        "model": spec.name, "fingerprint": fingerprint,
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "as_of": until.isoformat() if until else None,
+        "tenant_status": status, "tenant_reason": reasons,
+        "runs": [{"registered_model": r.registered_model, "scope": r.scope, "status": r.status,
+                  "reason": r.reason, "version": r.version, "tenants": r.tenants,
+                  "windows": r.windows, "lift": r.lift} for r in runs]})
+    return result
+
+
+def _no_data_reason(spec: ModelSpec) -> str:
+    marts = ", ".join(spec.marts) if spec.marts else "its source data"
+    return f"no {spec.name} data: the tenant sends none of what it needs ({marts})"
+
+
+def state_path(spec: ModelSpec, home: Home) -> Path:
+    return home.root / "state" / "models" / f"{spec.name}.json"
+
+
+def _write_state(spec: ModelSpec, home: Home, state: dict) -> None:
+    with atomic_write(state_path(spec, home)) as tmp:
+        tmp.write_text(json.dumps(state, indent=1, default=str))
+
+
+def read_state(spec: ModelSpec, home: Home) -> dict | None:
+    p = state_path(spec, home)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def training_fingerprint(spec: ModelSpec, home: Home, tenants: Mapping[str, TenantConfig],
+                         until: dt.date | None = None) -> str:
+    """What a training run depends on: the model code (every ``models_ml`` module), each
+    tenant's sharing choice and model parameters from its YAML, and the data in the marts the
+    model reads (row count and a hash of every row, per tenant). Equal fingerprints mean
+    retraining would give the same model, so ``--train auto`` skips it."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    tparams = tenant_params_of(spec, tenants)
+    h.update(json.dumps({tid: [cfg.share_training_data, tparams.get(tid, {})]
+                         for tid, cfg in sorted(tenants.items())}, sort_keys=True).encode())
+    h.update(str(until).encode())
+    ids = sorted(tenants)
+    if home.warehouse.exists():
+        with warehouse(home) as con:
+            for mart in spec.marts or tuple(MARTS):
+                rows = con.execute(  # mart names come from the spec, never from input
+                    f"SELECT tenant_id, count(*), bit_xor(hash(m)) FROM {mart} AS m "
+                    "WHERE list_contains($t, tenant_id) GROUP BY 1 ORDER BY 1",
+                    {"t": ids}).fetchall()
+                h.update(f"{mart}:{rows!r}".encode())
+    return h.hexdigest()[:24]
+
+
+def needs_training(home: Home, tenants: Mapping[str, TenantConfig],
+                   specs: Mapping[str, ModelSpec] | None = None) -> dict[str, str]:
+    """Models that ``--train auto`` must retrain, each with why (empty: nothing changed).
+
+    A model is retrained when it was never trained here, when its data, code or the tenants'
+    configuration changed since (:func:`training_fingerprint`), or when its champion needs
+    features the code no longer computes. A tenant that keeps its data to itself, or whose
+    history gave no model, is no reason to retrain by itself.
+    """
+    if specs is None:
+        from models_ml import SPECS as specs
+    out = {}
+    for name, spec in specs.items():
+        state = read_state(spec, home)
+        if state is None:
+            out[name] = "never trained"
+        elif state.get("as_of"):
+            out[name] = f"last trained as of {state['as_of']}, not on the newest data"
+        elif state.get("fingerprint") != training_fingerprint(spec, home, tenants):
+            out[name] = "data, model code or tenant configuration changed"
+        elif stale_champions(spec, home):
+            out[name] = "champion needs features the code no longer computes"
+    return out
 
 
 # ------------------------------------------------------------------------------ evaluate & promote
@@ -981,16 +1481,55 @@ def evaluate(spec: ModelSpec, home: Home, tenant_id: str | None = None,
     mlflow, client = _client(home)
     name = registered_name(spec, tenant_id)
     mv = _version(client, name, version)
+    return _report(spec, mlflow, client, name, mv)
+
+
+def _report(spec: ModelSpec, mlflow, client, name: str, mv) -> dict:
     champ = _champion(client, name)
     bt = _load_json(mlflow, mv.run_id, "backtest.json")
     run = client.get_run(mv.run_id)
+    tags = client.get_model_version(name, mv.version).tags
     return {"model": spec.name, "registered_model": name, "version": mv.version,
             "champion_version": champ.version if champ else None,
             "baseline": spec.baseline_name, "run_id": mv.run_id,
             "tenants": run.data.tags.get("tenantlake.tenants", "").split(","),
             "data_window": [run.data.params.get("data_window_start"),
                             run.data.params.get("data_window_end")],
+            "trained_as_of": run.data.params.get("trained_as_of"),
+            "windows": bt.get("windows", {}), "lift": bt.get("lift", {}),
+            "promotion": {k: tags.get(k) for k in ("promotion_decision", "promotion_reason",
+                                                   "lift_ci_low", "lift_ci_high")},
             "table": bt["table"], "folds": bt["folds"]}
+
+
+def evaluate_tenants(spec: ModelSpec, home: Home, tenant_ids: list[str]) -> list[dict]:
+    """For every tenant: what it is served and that version's backtest, or the reason there
+    is none (``status``: ``model`` | ``baseline`` | ``not_enough_data`` | ``no_data`` |
+    ``not_trained`` | ``stale``)."""
+    mlflow, client = _client(home)
+    state = read_state(spec, home) or {}
+    out = []
+    for tid in sorted(tenant_ids):
+        validate_tenant_id(tid)
+        rep: dict[str, Any] = {"model": spec.name, "tenant_id": tid}
+        try:
+            served = load_served(spec, home, tid)
+        except StaleChampionError as exc:
+            out.append({**rep, "status": "stale", "reason": str(exc), "backtest": None})
+            continue
+        except NoChampionError:
+            st = state.get("tenant_status", {}).get(tid)
+            status = {"no_data": "no_data", None: "not_trained"}.get(st, "not_enough_data")
+            out.append({**rep, "status": status, "reason": tenant_reason(spec, home, tid),
+                        "backtest": None})
+            continue
+        version = served.version.split("@v")[-1]
+        mv = client.get_model_version(served.registered_model, version)
+        bt = _report(spec, mlflow, client, served.registered_model, mv)
+        out.append({**rep, "status": served.kind, "registered_model": served.registered_model,
+                    "version": served.version,
+                    "reason": served.reason or f"champion v{served.version}", "backtest": bt})
+    return out
 
 
 @dataclass(frozen=True)
@@ -1004,24 +1543,34 @@ class PromotionDecision:
     baseline: float
     promoted: bool
     reason: str
+    #: Bootstrap interval of the challenger's lift over the baseline (low, high).
+    lift_ci: tuple[float, float] | None = None
 
 
 def decide(challenger: float, champion: float | None, baseline: float,
-           min_gain: float = 0.0, lower_is_better: bool = False) -> tuple[bool, str]:
+           min_gain: float = 0.0, lower_is_better: bool = False,
+           lift_ci: tuple[float, float] | None = None) -> tuple[bool, str]:
     """The promotion rule, on one metric of the same backtest.
 
-    The challenger must always beat the planner's baseline (a model that loses to the rule it
-    replaces should not serve), and beat the champion, if there is one, by more than
-    ``min_gain``. Ties keep the champion (no churn of aliases).
+    The challenger must beat the planner's baseline with skill, not luck: its lift must be
+    positive and, when the backtest gave a bootstrap interval of the lift (``lift_ci``, over
+    entities within folds), the whole interval must lie above zero. It must also beat the
+    champion, if there is one, by more than ``min_gain``. Ties keep the champion.
     """
     sign = -1 if lower_is_better else 1
     if sign * (challenger - baseline) <= 0:
         return False, f"does not beat the baseline ({challenger:.4f} vs {baseline:.4f})"
+    if lift_ci is not None and not lift_ci[0] > 0:
+        return False, (f"lift over the baseline is not clearly above zero ({challenger:.4f} vs "
+                       f"{baseline:.4f}; 95% interval of the lift {lift_ci[0]:+.4f} to "
+                       f"{lift_ci[1]:+.4f})")
+    ci = (f"; lift interval {lift_ci[0]:+.4f} to {lift_ci[1]:+.4f}" if lift_ci else "")
     if champion is None:
-        return True, f"beats the baseline ({challenger:.4f} vs {baseline:.4f}); no champion yet"
+        return True, (f"beats the baseline ({challenger:.4f} vs {baseline:.4f}{ci}); "
+                      "no champion yet")
     ok = sign * (challenger - champion) > min_gain
     return ok, ("beats" if ok else "does not beat") + \
-        f" the champion ({challenger:.4f} vs {champion:.4f}, min gain {min_gain})"
+        f" the champion ({challenger:.4f} vs {champion:.4f}, min gain {min_gain}{ci})"
 
 
 def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
@@ -1030,6 +1579,8 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
 
     When the champion was backtested on other data (an older run), its recipe (params and
     feature list) is re-run on the challenger's rows, so the two are compared like for like.
+    The decision, its reason and the lift interval are kept as tags on the challenger's
+    version (the promotion record).
     """
     mlflow, client = _client(home)
     name = registered_name(spec, tenant_id)
@@ -1040,10 +1591,12 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
     c_run = client.get_run(chall.run_id)
     c_val = c_run.data.metrics[f"mean_model_{metric}"]
     b_val = c_run.data.metrics[f"mean_baseline_{metric}"]
+    ci = ((c_run.data.metrics["lift_ci_low"], c_run.data.metrics["lift_ci_high"])
+          if "lift_ci_low" in c_run.data.metrics else None)
     champ_val = None
     if champ is not None and champ.version == chall.version:
         return PromotionDecision(name, str(chall.version), str(champ.version), metric, c_val,
-                                 c_val, b_val, False, "already champion")
+                                 c_val, b_val, False, "already champion", ci)
     champ_features = (_load_json(mlflow, champ.run_id, "features.json")["features"]
                       if champ is not None else [])
     stale = _missing_features(spec, champ_features)
@@ -1056,7 +1609,7 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
         else:
             champ_val = _rerun_champion(spec, home, mlflow, champ.run_id, champ_features,
                                         c_run.data.tags["tenantlake.tenants"].split(","))
-    ok, reason = decide(c_val, champ_val, b_val, min_gain, lower)
+    ok, reason = decide(c_val, champ_val, b_val, min_gain, lower, ci)
     if stale:  # the champion cannot be served by this code: only the baseline is to beat
         reason = reason.replace("; no champion yet", "") + (
             f"; champion v{champ.version} is stale: it needs features this code no longer "
@@ -1065,10 +1618,15 @@ def promote(spec: ModelSpec, home: Home, tenant_id: str | None = None,
         client.set_registered_model_alias(name, CHAMPION, chall.version)
         client.set_model_version_tag(name, chall.version, "promoted_at",
                                      dt.datetime.now(dt.timezone.utc).isoformat())
+    for k, v in (("promotion_decision", "promoted" if ok else "not_promoted"),
+                 ("promotion_reason", reason[:4000]),
+                 ("lift_ci_low", "" if ci is None else f"{ci[0]:.4f}"),
+                 ("lift_ci_high", "" if ci is None else f"{ci[1]:.4f}")):
+        client.set_model_version_tag(name, chall.version, k, v)
     log.info("model=%s registered=%s challenger=v%s champion=%s promoted=%s: %s", spec.name,
              name, chall.version, champ.version if champ else None, ok, reason)
     return PromotionDecision(name, str(chall.version), str(champ.version) if champ else None,
-                             metric, c_val, champ_val, b_val, ok, reason)
+                             metric, c_val, champ_val, b_val, ok, reason, ci)
 
 
 def _rerun_champion(spec, home, mlflow, run_id: str, features: list[str],
@@ -1088,6 +1646,9 @@ class ScoreResult:
     rows: int
     model_version: str
     registered_model: str = ""
+    #: "model" (the champion) or "baseline" (the rule, because no model showed skill)
+    served: str = "model"
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -1097,6 +1658,10 @@ class LoadedModel:
     run_id: str
     booster: Any
     reference: dict
+    #: "model", or "baseline": the planner's rule, calibrated on the newest trained version's
+    #: rows, served because no version showed skill over it (``reason`` says why).
+    kind: str = "model"
+    reason: str = ""
 
     @property
     def prior(self) -> RulePrior | None:
@@ -1105,8 +1670,19 @@ class LoadedModel:
                                                          zip(("lo", "hi"), START_BOUNDS)))
                 if d else None)
 
+    @property
+    def calibration(self) -> RulePrior:
+        d = self.reference["baseline_calibration"]
+        return RulePrior(tuple(d["x"]), tuple(d["y"]), d.get("lo", 0.0), d.get("hi", 1.0))
+
+    @property
+    def bands(self) -> dict:
+        return self.reference.get("bands" if self.kind == "model" else "baseline_bands", {})
+
     def predict(self, spec: ModelSpec, X: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
         """Probabilities; ``frame`` carries the rule's inputs when the model starts from it."""
+        if self.kind == "baseline":
+            return self.calibration.proba(_rule_score(spec, frame))
         prior = self.prior
         rule = _rule_score(spec, frame) if prior is not None else None
         return predict_proba(self.booster, prior, X, rule)
@@ -1138,62 +1714,225 @@ def load_champion(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
         f"run `tenantlake models train --model {spec.name}` then `tenantlake models promote`")
 
 
+def tenant_reason(spec: ModelSpec, home: Home, tenant_id: str) -> str:
+    """Why the last training gave this tenant no model (from the training state)."""
+    state = read_state(spec, home) or {}
+    why = state.get("tenant_reason", {}).get(tenant_id)
+    if why:
+        return why
+    return ("never trained" if not state else
+            f"the tenant was not in the last training ({state.get('trained_at')})")
+
+
+def load_served(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
+    """What this tenant is served, in this order:
+
+    1. its own champion;
+    2. its own rule, when it has an own backtest but no version showed skill over the
+       planner's rule there (calibrated on that version's rows, labelled, with the reason);
+    3. the shared champion: for a tenant the shared model was backtested on, or, labelled as
+       such, for a tenant without an own backtest (its skill there is not measured);
+    4. the shared rule, for a tenant the shared model was backtested on.
+
+    Otherwise (no data, or not enough data and no shared model) it raises
+    :class:`NoChampionError` naming what is missing ("not enough data: ...").
+    """
+    state = read_state(spec, home) or {}
+    if state.get("tenant_status", {}).get(tenant_id) == "no_data":
+        raise NoChampionError(f"tenant_id={tenant_id}: {spec.name}: not available: "
+                              f"{tenant_reason(spec, home, tenant_id)}")
+    mlflow, client = _client(home)
+    own, shared = registered_name(spec, tenant_id), registered_name(spec)
+
+    def newest(name):
+        try:
+            return _version(client, name, None)
+        except LookupError:
+            return None
+
+    def champion(name):
+        champ = _champion(client, name)
+        if champ is None:
+            return None
+        try:
+            return load_champion(spec, home, tenant_id) if name == own else _load_shared(
+                spec, mlflow, client, champ, tenant_id)
+        except StaleChampionError:
+            raise
+
+    def rule(name, mv):
+        ref = _load_json(mlflow, mv.run_id, "reference.json")
+        if "baseline_calibration" not in ref:
+            return None
+        why = client.get_model_version(name, mv.version).tags.get("promotion_reason") or \
+            "not promoted yet (run `tenantlake models promote`)"
+        return LoadedModel(name, f"baseline@v{mv.version}", mv.run_id, None, ref,
+                           kind="baseline",
+                           reason=f"{spec.baseline_name} served: v{mv.version} {why}")
+
+    got = champion(own)
+    if got is not None:
+        return got
+    mv = newest(own)
+    if mv is not None and (got := rule(own, mv)) is not None:
+        return got
+    got = champion(shared)
+    if got is not None:
+        tenants = client.get_run(got.run_id).data.tags.get("tenantlake.tenants", "").split(",")
+        if tenant_id not in tenants:
+            got = dataclasses.replace(got, reason=(
+                f"shared model v{got.version}, not backtested on this tenant "
+                f"({tenant_reason(spec, home, tenant_id)})"))
+        return got
+    mv = newest(shared)
+    if mv is not None and tenant_id in client.get_run(mv.run_id).data.tags.get(
+            "tenantlake.tenants", "").split(","):
+        got = rule(shared, mv)
+        if got is not None:
+            return got
+    raise NoChampionError(f"tenant_id={tenant_id}: {spec.name}: not enough data: "
+                          f"{tenant_reason(spec, home, tenant_id)}")
+
+
+def _load_shared(spec: ModelSpec, mlflow, client, champ, tenant_id: str) -> LoadedModel:
+    name = registered_name(spec)
+    ref = _load_json(mlflow, champ.run_id, "reference.json")
+    stale = _missing_features(spec, ref["features"])
+    if stale:
+        raise StaleChampionError(
+            f"tenant_id={tenant_id}: champion v{champ.version} of {name!r} needs features "
+            f"this code no longer computes ({', '.join(stale)}); retrain and promote: "
+            f"`tenantlake models train --model {spec.name}` then "
+            f"`tenantlake models promote --model {spec.name}`")
+    booster = mlflow.lightgbm.load_model(f"models:/{name}@{CHAMPION}")
+    return LoadedModel(name, str(champ.version), champ.run_id, booster, ref)
+
+
+OUTPUT_COLUMNS = ["probability", "risk_band", "horizon_days", "model_name", "model_version",
+                  "reason_1", "reason_2", "reason_3", "status", "band_precision", "served_by",
+                  "serving_note"]
+
+
 def score_frame(spec: ModelSpec, model: LoadedModel, feats: pd.DataFrame) -> pd.DataFrame:
-    """Probabilities, risk bands and reasons for a feature frame (pure; no I/O)."""
+    """Probabilities, risk bands and reasons for a feature frame (pure; no I/O).
+
+    Rows outside the model's scope (``spec.in_scope``) get ``spec.scope_status`` as status and
+    band, no probability, and the status's reason (e.g. "out of stock now").
+    """
     features = model.reference["features"]
-    F = _as_float(feats.copy(), features)
-    X = F[features]
+    F = _as_float(feats.copy(), features).reset_index(drop=True)
     keys = ["tenant_id", *spec.unit]
-    out = feats[keys].copy()
-    out["as_of"] = pd.to_datetime(feats["as_of"]).dt.date
-    if len(X):
-        prior = model.prior
-        rule = _rule_score(spec, F) if prior is not None else None
-        p = predict_proba(model.booster, prior, X, rule)
-        contrib = model.booster.predict(X, pred_contrib=True)
-        tenants = feats["tenant_id"].unique()
-        prof = model.reference.get("by_tenant", {}).get(tenants[0]) if len(tenants) == 1 else None
+    out = F[keys].copy()
+    out["as_of"] = pd.to_datetime(F["as_of"]).dt.date
+    n = len(F)
+    scope = _scope_mask(spec, F)
+    p = np.full(n, np.nan)
+    band = np.full(n, spec.scope_status, dtype=object)
+    prec = np.full(n, np.nan)
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    if not scope.all() and spec.scope_reason is not None:
+        why = spec.scope_reason(F[~scope]).tolist()
+        for i, r in zip(np.nonzero(~scope)[0], why):
+            reasons[i] = [r]
+    tenants = F["tenant_id"].unique()
+    tid = tenants[0] if len(tenants) == 1 else None
+    if scope.any():
+        Fi = F[scope].reset_index(drop=True)
+        X = Fi[features]
+        prof = model.reference.get("by_tenant", {}).get(tid) if tid else None
         medians = dict((prof or model.reference)["medians"])
-        labels = dict(spec.feature_labels)
-        if prior is not None:  # the rule's start is a reason too, measured like a feature's
-            ref = model.reference["baseline_prior"]
-            X = X.assign(**{RULE_REASON: np.where(rule == _NO_RULE_SCORE, np.nan, rule)})
-            push = prior.logit(rule) - ref["mean_logit"]
-            contrib = np.column_stack([contrib[:, :-1], push, contrib[:, -1]])
-            medians[RULE_REASON] = ref["median_score"]
-            labels[RULE_REASON] = f"The {spec.baseline_name}"
-        reasons = top_reasons(spec, X, contrib, medians, labels=labels)
-    else:
-        p, reasons = np.array([], dtype=float), []
+        if model.kind == "baseline":
+            pi = model.predict(spec, X, Fi)
+            ri = rule_reasons(spec, Fi, medians)
+        else:
+            prior = model.prior
+            rule = _rule_score(spec, Fi) if prior is not None else None
+            pi = predict_proba(model.booster, prior, X, rule)
+            contrib = model.booster.predict(X, pred_contrib=True)
+            labels = dict(spec.feature_labels)
+            if prior is not None:  # the rule's start is a reason too, measured like a feature's
+                ref = model.reference["baseline_prior"]
+                X = X.assign(**{RULE_REASON: np.where(rule == _NO_RULE_SCORE, np.nan, rule)})
+                push = prior.logit(rule) - ref["mean_logit"]
+                contrib = np.column_stack([contrib[:, :-1], push, contrib[:, -1]])
+                medians[RULE_REASON] = ref["median_score"]
+                labels[RULE_REASON] = f"The {spec.baseline_name}"
+            ri = top_reasons(spec, X, contrib, medians, labels=labels, rows=Fi)
+        bi, preci = risk_band(spec, pi, model.bands, tid)
+        idx = np.nonzero(scope)[0]
+        p[idx], band[idx], prec[idx] = pi, bi, preci
+        for i, r in zip(idx, ri):
+            reasons[i] = r
     out["probability"] = p.astype("float64")
-    out["risk_band"] = risk_band(spec, p) if len(X) else pd.Series([], dtype="object")
+    out["risk_band"] = band
     out["horizon_days"] = spec.horizon_days
     out["model_name"] = model.registered_model
     out["model_version"] = model.version
     for i in range(3):
         out[f"reason_{i + 1}"] = [r[i] if len(r) > i else None for r in reasons]
-    return out.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
+    out["status"] = np.where(scope, "scored" if model.kind == "model" else "baseline",
+                             spec.scope_status)
+    out["band_precision"] = prec
+    out["served_by"] = "model" if model.kind == "model" else "baseline"
+    out["serving_note"] = model.reason or f"champion v{model.version}"
+    for c in spec.output_columns:
+        out[c] = F[c].to_numpy() if c in F.columns else None
+    if spec.worklist_amount:
+        out["expected_overdue_amount"] = (F[spec.worklist_amount].to_numpy(dtype=float)
+                                          * out["probability"].to_numpy())
+        order = ["expected_overdue_amount", "probability"]
+    else:
+        order = ["probability"]
+    return out.sort_values([*order, *keys], ascending=[False] * len(order) + [True] * len(keys),
+                           kind="stable", na_position="last").reset_index(drop=True)
 
 
-def score(spec: ModelSpec, home: Home, tenant: TenantConfig, as_of: dt.date) -> ScoreResult:
-    """Score every unit of one tenant as of a date and publish the partition atomically."""
-    model = load_champion(spec, home, tenant.id)
+def write_table(df: pd.DataFrame, target: Path) -> Path:
+    """CSV or Parquet by the file's suffix, written to a temp name and renamed into place."""
+    target = Path(target)
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValueError(f"{target}: the output must end in .csv or .parquet")
+    with atomic_write(target) as tmp:
+        if suffix == ".csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+    return target
+
+
+def score(spec: ModelSpec, home: Home, tenant: TenantConfig, as_of: dt.date,
+          output: Path | None = None) -> ScoreResult:
+    """Score every unit of one tenant as of a date, from data dated on or before it only, and
+    publish the partition atomically (or write ``output``, CSV or Parquet, instead).
+
+    Current-state exclusions (a customer blocked today) apply only when scoring the newest
+    data: a past date is scored as it was.
+    """
+    model = load_served(spec, home, tenant.id)
+    tparams = tenant_params_of(spec, {tenant.id: tenant})
     with warehouse(home) as con:
-        feats = features_at(spec, con, [tenant.id], as_of)
-        if spec.exclude_at_scoring_sql and len(feats):
+        feats = features_at(spec, con, [tenant.id], as_of, tparams)
+        span = data_span(spec, con, [tenant.id])
+        newest = span.empty or as_of >= max(span["last_date"])
+        if spec.exclude_at_scoring_sql and len(feats) and newest:
             drop = _run(con, spec.exclude_at_scoring_sql, tenants=[tenant.id])
             if len(drop):
                 keys = ["tenant_id", *spec.unit]
-                m = feats.merge(drop.assign(_drop=1), on=keys, how="left")
+                m = feats.merge(drop.drop_duplicates().assign(_drop=1), on=keys, how="left")
                 feats = feats[m["_drop"].isna().to_numpy()]
     out = score_frame(spec, model, feats)
-    target = lake_path(home.lake, "predictions", spec.name, tenant.id, as_of) / "part.parquet"
-    with atomic_write(target) as tmp:
-        out.to_parquet(tmp, index=False)
-    log.info("model=%s tenant_id=%s as_of=%s rows=%d version=%s path=%s", spec.name, tenant.id,
-             as_of, len(out), model.version, target)
+    if output is not None:
+        target = write_table(out, output)
+    else:
+        target = lake_path(home.lake, "predictions", spec.name, tenant.id, as_of) / "part.parquet"
+        with atomic_write(target) as tmp:
+            out.to_parquet(tmp, index=False)
+    log.info("model=%s tenant_id=%s as_of=%s rows=%d served=%s version=%s path=%s", spec.name,
+             tenant.id, as_of, len(out), model.kind, model.version, target)
     return ScoreResult(path=target, rows=len(out), model_version=model.version,
-                       registered_model=model.registered_model)
+                       registered_model=model.registered_model, served=model.kind,
+                       reason=model.reason)
 
 
 def latest_data_date(spec: ModelSpec, home: Home, tenant_id: str) -> dt.date | None:

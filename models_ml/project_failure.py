@@ -149,6 +149,32 @@ FEATURE_LABELS = {
 }
 
 
+REASON_TEMPLATES = {
+    # the rule's own start (the model boosts from it): said in the rule's words, not its name
+    "planner_rule": ("milestones running up to {v:.0f} days late",),
+    "avg_milestone_slip_days": ("milestones finished {v:.0f} days late on average",),
+    "max_overdue_days": ("a milestone is {v:.0f} days overdue",),
+    "first_milestone_slip_days": ("the first milestone finished {v:.0f} days late",),
+    "milestones_overdue": ("{v:.0f} milestones overdue",),
+    "milestones_done_vs_due_share": ("only {v:.0%} of the milestones due are done",),
+    "partner_late_share": ("{v:.0%} of this partner's projects went live late",),
+    "partner_milestone_slip_365d": ("this partner's milestones slip {v:.0f} days on average",),
+    "tickets_30d": ("{v:.0f} project tickets in the last 30 days",),
+    "tickets_per_month": ("{v:.1f} project tickets a month; typically {typ:.1f}",),
+    "tickets_to_date": ("{v:.0f} project tickets so far; typically {typ:.0f}",),
+    "days_to_planned_go_live": ("go-live planned in {v:.0f} days",),
+    "planned_duration_days": ("a long plan: {v:.0f} days from kick-off to go-live",),
+    "elapsed_share": ("{v:.0%} of the planned time used",),
+    "budget_hours": ("a large project: {v:,.0f} budgeted hours",),
+}
+RISK_DIRECTION = {
+    "planner_rule": 1, "avg_milestone_slip_days": 1, "max_overdue_days": 1, "first_milestone_slip_days": 1,
+    "milestones_overdue": 1, "milestones_done_vs_due_share": -1, "partner_late_share": 1,
+    "partner_milestone_slip_365d": 1, "tickets_30d": 1, "tickets_per_month": 1,
+    "tickets_to_date": 1,
+}
+
+
 def milestone_slippage_rule(df: pd.DataFrame) -> pd.Series:
     """Planner's rule: the worse of average slippage so far and the most overdue milestone."""
     return pd.concat([df["avg_milestone_slip_days"].fillna(0),
@@ -183,4 +209,10 @@ SPEC = ModelSpec(
     min_rows=100,
     min_positives=10,
     exclude_at_scoring_sql=EXCLUDE_SQL,
+    min_history_floor_days=30,
+    min_units=20,
+    reason_templates=REASON_TEMPLATES,
+    risk_direction=RISK_DIRECTION,
+    baseline_features=("avg_milestone_slip_days", "max_overdue_days"),
+    marts=("fct_projects", "fct_milestones", "fct_tickets"),
 )

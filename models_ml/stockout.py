@@ -91,8 +91,10 @@ po AS (
     SELECT tenant_id, sku, location_id, order_date::DATE AS od, expected_date::DATE AS ed,
            received_date::DATE AS rd, quantity_ordered AS q
     FROM fct_purchase_orders
+    -- no status filter: a PO's status is today's value (a cancellation has no date in the
+    -- contract); a PO counts as open until a receipt dated by the cut-off, for up to a year
     WHERE list_contains($tenants, tenant_id) AND order_date::DATE <= $as_of
-      AND coalesce(status, '') <> 'cancelled'
+      AND order_date::DATE > $as_of - 365
 ),
 po_hist AS (  -- a receipt after the cut-off only means "still open" here
     SELECT tenant_id, sku, location_id,
@@ -251,6 +253,58 @@ FEATURE_LABELS = {
 }
 
 
+REASON_TEMPLATES = {
+    "days_of_cover": ("{v:.0f} days of stock left at recent demand; the supplier needs "
+                      "{lead_time_days:.0f} days", "{v:.0f} days of stock left at recent demand"),
+    "cover_minus_lead_time": ("{days_of_cover:.0f} days of stock left at recent demand; the "
+                              "supplier needs {lead_time_days:.0f} days",),
+    "available_qty": ("{v:,.0f} units available; typically {typ:,.0f}",),
+    "on_hand_qty": ("{v:,.0f} units on hand; typically {typ:,.0f}",),
+    "supply_vs_demand_14d": ("stock plus receipts due cover {v:.0%} of the next 14 days' demand",),
+    "demand_last_7d": ("{v:,.0f} units sold in the last 7 days; typically {typ:,.0f}",),
+    "demand_trend_7_vs_91": ("selling {v:.1f} times faster last week than over 13 weeks",),
+    "avg_daily_demand_28d": ("selling {v:,.1f} units a day; typically {typ:,.1f}",),
+    "promo_days_14d": ("on promotion {v:.0f} of the last 14 days",),
+    "promo_share_7d": ("{v:.0%} of last week's sales were on promotion",),
+    "open_po_qty_due_14d": ("only {v:,.0f} units due from suppliers in the next 14 days",),
+    "days_to_next_receipt": ("next supplier delivery due in {v:.0f} days",),
+    "cover_minus_next_receipt": ("the next delivery is due in {days_to_next_receipt:.0f} days; "
+                                 "stock lasts {days_of_cover:.0f}",),
+    "overdue_po_count": ("{v:.0f} purchase orders overdue from the supplier",),
+    "po_late_share": ("the supplier delivered {v:.0%} of recent orders late",),
+    "po_days_late_avg": ("the supplier delivers {v:.0f} days late on average",),
+    "po_lead_time_std": ("supplier delivery times vary by {v:.0f} days",),
+    "safety_stock_days": ("safety stock covers only {v:.1f} days of demand",),
+    "stockout_days_90d": ("ran out on {v:.0f} days in the last 90",),
+    "days_since_stockout": ("last ran out {v:.0f} days ago",),
+    "days_to_zero_at_last_week_burn": ("at last week's pace stock runs out in {v:.0f} days",),
+    "largest_line_vs_available": ("a single order line of {v:.1f} times the available stock was "
+                                  "seen in 13 weeks",),
+    "lines_above_available_91d": ("{v:.0f} order lines in 13 weeks were bigger than today's "
+                                  "available stock",),
+}
+RISK_DIRECTION = {
+    "days_of_cover": -1, "cover_minus_lead_time": -1, "available_qty": -1, "on_hand_qty": -1,
+    "supply_vs_demand_14d": -1, "demand_last_7d": 1, "demand_trend_7_vs_91": 1,
+    "avg_daily_demand_28d": 1, "promo_days_14d": 1, "promo_share_7d": 1,
+    "open_po_qty_due_14d": -1, "days_to_next_receipt": 1, "cover_minus_next_receipt": -1,
+    "overdue_po_count": 1, "po_late_share": 1, "po_days_late_avg": 1, "po_lead_time_std": 1,
+    "safety_stock_days": -1, "stockout_days_90d": 1, "days_since_stockout": -1,
+    "days_to_zero_at_last_week_burn": -1, "largest_line_vs_available": 1,
+    "lines_above_available_91d": 1,
+}
+
+
+def in_stock(df: pd.DataFrame) -> pd.Series:
+    """Items the model is asked about: something on hand at the cut-off. An item already at
+    zero is "out of stock now", a status; its near-certain label would flatter the backtest."""
+    return df["on_hand_qty"] > 0
+
+
+def out_of_stock_reason(df: pd.DataFrame) -> pd.Series:
+    return df["on_hand_qty"].map(lambda v: f"out of stock now ({v:,.0f} on hand)")
+
+
 def cover_below_lead_time(df: pd.DataFrame) -> pd.Series:
     """Planner's rule: risk grows as days of cover fall below the planned lead time.
 
@@ -285,4 +339,14 @@ SPEC = ModelSpec(
                                 name="demand"),
     exclude_at_scoring_sql=EXCLUDE_SQL,
     context_features=("category_demand_trend_14_vs_91",),
+    min_history_floor_days=30,
+    in_scope=in_stock,
+    scope_status="out_of_stock_now",
+    scope_reason=out_of_stock_reason,
+    min_units=20,
+    reason_templates=REASON_TEMPLATES,
+    risk_direction=RISK_DIRECTION,
+    baseline_features=("days_of_cover", "cover_minus_lead_time"),
+    marts=("fct_inventory_daily", "fct_order_lines", "fct_orders", "fct_purchase_orders",
+           "dim_products"),
 )

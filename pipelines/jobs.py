@@ -12,10 +12,8 @@ INGEST = dg.AssetSelection.groups("ingest")
 #: Asset groups downstream of landing in one tenant's pipeline (dbt layers and serving).
 TRANSFORM_GROUPS = ("staging", "intermediate", "marts", "transform", "serving")
 TRANSFORM = dg.AssetSelection.groups(*TRANSFORM_GROUPS)
-TRAIN = dg.AssetSelection.keys(*[dg.AssetKey(["ml", f"{m}_model"])
-                                 for m in ("stockout", "churn", "project_failure")])
-SCORE = dg.AssetSelection.keys(*[dg.AssetKey(["predictions", m])
-                                 for m in ("stockout", "churn", "project_failure")])
+TRAIN = dg.AssetSelection.key_prefixes(["ml"])  # every model (pipelines/defs/ml/assets.py)
+SCORE = dg.AssetSelection.key_prefixes(["predictions"])
 
 tenant_pipeline_job = dg.define_asset_job(
     "tenant_pipeline",

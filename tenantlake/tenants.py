@@ -595,6 +595,8 @@ class TenantConfig(_Model):
     reporting_currency: str = Field(pattern=r"^[A-Z]{3}$")
     timezone: str = "UTC"
     share_training_data: bool = False
+    #: Late-payment model: an invoice paid more than this many days after its due date is late.
+    late_payment_days: int = Field(default=30, ge=1, le=365)
     drop_folder: str | None = Field(
         default=None,
         description="Where file exports arrive: a folder inside the tenant's own folder of the "

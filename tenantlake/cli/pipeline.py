@@ -91,7 +91,11 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
         elif all(o.success for o in outcomes):
             console.print("transform: no new rows and nothing changed since the last build; "
                           "dbt skipped")
-        do_train = train == "always" or (train == "auto" and (landed_new or not _models_trained()))
+        retrain = _models_to_train(all_tenants) if train == "auto" else {}
+        do_train = train == "always" or bool(retrain)
+        if retrain:
+            console.print("models: retraining (" + "; ".join(
+                f"{m}: {why}" for m, why in sorted(retrain.items())) + ")")
         if do_train:
             from models_ml.framework import ensure_store
 
@@ -104,8 +108,8 @@ def run_pipeline(tenants: list[str] | None = None, train: str = "auto",
         elif train == "never":
             console.print("models: training skipped (--train never)")
         else:
-            console.print("models: already trained and no new rows landed; skipping training "
-                          "(use --train always to retrain)")
+            console.print("models: data, model code and tenant configuration unchanged since "
+                          "the last training; skipping it (use --train always to retrain)")
         if score:
             task = progress.add_task("score", total=len(ids))
             for t in ids:
@@ -204,14 +208,21 @@ def _project_digest() -> str:
     return h.hexdigest()
 
 
-def _models_trained() -> bool:
-    """Every model has at least one registered version (promoted or not) in the registry, and
-    no champion needs features the code no longer computes (a changed model is retrained)."""
-    from models_ml import SPECS
-    from models_ml.framework import latest_version, stale_champions
+def _models_to_train(tenants) -> dict[str, str]:
+    """Models whose data, code or tenant configuration changed since their last training (or
+    never trained, or with a stale champion), each with why; see ``needs_training``."""
+    from models_ml.framework import needs_training
 
-    return all(latest_version(spec, home()) is not None and not stale_champions(spec, home())
-               for spec in SPECS.values())
+    return needs_training(home(), tenants)
+
+
+def _result(o) -> str:
+    """"ok", or the status a successful job reported instead (e.g. "not enough data: ..."):
+    a model that could not be trained or served is said so, never shown as "ok"."""
+    if not o.success:
+        return "[red]failed"
+    notes = [m["status_note"] for m in o.materializations.values() if m.get("status_note")]
+    return "[yellow]" + "; ".join(notes) if notes else "[green]ok"
 
 
 def _summary(outcomes) -> None:
@@ -222,7 +233,7 @@ def _summary(outcomes) -> None:
         raw = [m for k, m in o.materializations.items() if k.startswith("raw/")]
         landed = _landed(o)
         quar = sum(int(m.get("rows_quarantined", 0) or 0) for m in raw)
-        table.add_row(o.job, o.partition or "all", "[green]ok" if o.success else "[red]failed",
+        table.add_row(o.job, o.partition or "all", _result(o),
                       str(landed) if raw else "", str(quar) if raw else "",
                       ", ".join(o.failed_checks[:4]) + (" …" if len(o.failed_checks) > 4 else ""))
     console.print(table)

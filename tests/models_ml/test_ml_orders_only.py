@@ -11,7 +11,7 @@ from models_ml import framework as fw
 
 
 ABSENT = ["tickets_30d", "tickets_90d", "urgent_tickets_90d", "csat_180d", "csat_min_180d",
-          "dispute_share_180d", "overdue_invoice_share", "days_to_pay_avg_180d",
+          "billing_disputes_180d", "overdue_invoice_share", "days_to_pay_avg_180d",
           "days_paid_after_due_180d", "late_delivery_share_180d", "late_deliveries_90d",
           "short_shipment_share_180d"]
 

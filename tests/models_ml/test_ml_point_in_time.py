@@ -103,3 +103,52 @@ def test_features_change_when_the_past_changes(homes, tmp_path):
                 "WHERE order_date <= $c AND order_date > $c - 20", {"c": CUTOFF})
     con.close()
     assert not _features(home, spec).equals(_features(homes[0], spec))
+
+
+#: Columns that hold a row's *current* state, changed after the row's own date (no date of
+#: their own in the contract): a feature may use them only through the dated event that made
+#: the change known (a dispute ticket's date, a payment's date), never their value today.
+STATE_COLUMNS = {
+    "fct_invoices": {"status": "'written_off'", "is_disputed": "NOT coalesce(is_disputed, false)"},
+    "fct_orders": {"status": "CASE WHEN status = 'cancelled' THEN 'delivered' "
+                             "ELSE 'cancelled' END"},
+    "fct_purchase_orders": {"status": "CASE WHEN status = 'cancelled' THEN 'received' "
+                                      "ELSE 'cancelled' END"},
+    "fct_projects": {"status": "'on_hold'"},
+    "fct_milestones": {"status": "'pending'"},
+}
+
+
+@pytest.fixture(scope="module")
+def flipped(warehouse_file, tmp_path_factory):
+    home = Home(tmp_path_factory.mktemp("pit") / "flip").ensure()
+    shutil.copy(warehouse_file, home.warehouse)
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        for mart, cols in STATE_COLUMNS.items():  # every row, past ones included
+            sets = ", ".join(f'"{c}" = {expr}' for c, expr in cols.items())
+            con.execute(f"UPDATE {mart} SET {sets}")
+    finally:
+        con.close()
+    return home
+
+
+@pytest.mark.parametrize("model", list(SPECS))
+def test_features_ignore_todays_status_and_flags_of_past_rows(homes, flipped, model):
+    spec = SPECS[model]
+    before, after = _features(homes[0], spec), _features(flipped, spec)
+    assert len(before) > 0
+    pd.testing.assert_frame_equal(before, after, check_dtype=False)
+
+
+def test_the_flip_really_changed_statuses_and_flags(homes, flipped):
+    """Guard against a vacuous test: the flipped columns differ on rows dated before the
+    cut-off, where features look."""
+    q = ("SELECT count(*) FROM fct_invoices WHERE invoice_date <= $c AND is_disputed "
+         "AND status = 'written_off'")
+    counts = []
+    for h in (homes[0], flipped):
+        con = duckdb.connect(str(h.warehouse), read_only=True)
+        counts.append(con.execute(q, {"c": CUTOFF}).fetchone()[0])
+        con.close()
+    assert counts[0] == 0 and counts[1] > 0

@@ -7,12 +7,22 @@ from pipelines.partitions import tenant_partitions
 from pipelines.resources import TenantlakeResource
 
 #: Longest training first: trainings run side by side (multiprocess executor) in this order.
-MODEL_NAMES = ("stockout", "churn", "project_failure")
+MODEL_NAMES = ("stockout", "churn", "late_payment", "project_failure")
+#: The marts each model reads (the same list as its spec's ``marts``; kept here so that loading
+#: the definitions does not import LightGBM and MLflow).
 FEATURE_MARTS = {
-    "stockout": ("fct_inventory_daily", "fct_order_lines", "fct_purchase_orders", "dim_products"),
-    "churn": ("fct_orders", "fct_tickets", "fct_invoices", "fct_shipments", "dim_customers"),
+    "stockout": ("fct_inventory_daily", "fct_order_lines", "fct_orders", "fct_purchase_orders",
+                 "dim_products"),
+    "churn": ("fct_orders", "fct_tickets", "fct_invoices", "fct_payments", "fct_shipments",
+              "dim_customers"),
     "project_failure": ("fct_projects", "fct_milestones", "fct_tickets"),
+    "late_payment": ("fct_invoices", "fct_payments", "fct_tickets", "fct_orders"),
 }
+
+
+def _status_note(kind: str, reason: str) -> str:
+    """One line for the pipeline summary: never "ok" when a tenant got no model."""
+    return f"{kind}: {reason}"
 
 
 def _train_asset(model_name: str) -> dg.AssetsDefinition:
@@ -32,7 +42,11 @@ def _train_asset(model_name: str) -> dg.AssetsDefinition:
 
         spec = SPECS[model_name]
         result = train(spec, tenantlake.home, tenantlake.tenants())
-        md: dict = {"tenant_status": dg.MetadataValue.json(result.tenant_status)}
+        md: dict = {"tenant_status": dg.MetadataValue.json(result.tenant_status),
+                    "tenant_reason": dg.MetadataValue.json(result.tenant_reason)}
+        notes = [f"{model_name} for {tid}: {result.tenant_reason.get(tid) or st}"
+                 for tid, st in sorted(result.tenant_status.items())
+                 if st == "not_enough_data"]
         for run in result.runs:
             prefix = run.registered_model
             md[f"{prefix}/status"] = run.status
@@ -45,9 +59,16 @@ def _train_asset(model_name: str) -> dg.AssetsDefinition:
             md[f"{prefix}/version"] = run.version
             md[f"{prefix}/promoted"] = decision.promoted
             md[f"{prefix}/promotion"] = decision.reason
+            if decision.lift_ci:
+                md[f"{prefix}/lift_ci"] = dg.MetadataValue.json(list(decision.lift_ci))
+            if not decision.promoted and decision.champion_version is None:
+                notes.append(f"{prefix}: baseline served: {decision.reason}")
             for row in run.table:
                 md[f"{prefix}/{row['metric']}"] = dg.MetadataValue.json(
                     {"model": row["model"], "baseline": row["baseline"]})
+        if notes:  # read by the pipeline summary: "not enough data: ..." instead of "ok"
+            md["status_note"] = _status_note("not enough data", "; ".join(notes)) \
+                if any("baseline served" not in n for n in notes) else "; ".join(notes)
         context.log.info("model=%s trained: %s", model_name, result.tenant_status)
         return dg.MaterializeResult(metadata=md)
 
@@ -70,7 +91,8 @@ def _score_asset(model_name: str) -> dg.AssetsDefinition:
     )
     def score_tenant(context: dg.AssetExecutionContext, tenantlake: TenantlakeResource):
         from models_ml import SPECS
-        from models_ml.framework import NoChampionError, drift_report, latest_data_date, score
+        from models_ml.framework import (NoChampionError, drift_report, latest_data_date, score,
+                                         tenant_reason)
 
         spec = SPECS[model_name]
         tenant = tenantlake.tenant(context.partition_key)
@@ -80,31 +102,43 @@ def _score_asset(model_name: str) -> dg.AssetsDefinition:
                 raise LookupError(f"tenant_id={tenant.id}: no data for model {model_name!r}")
             res = score(spec, tenantlake.home, tenant, as_of)
         except (NoChampionError, LookupError) as exc:
-            # An explicit, visible status (a tenant without enough history, or a model that
-            # has not yet beaten its baseline), not a failed run that blocks the tenant.
+            # An explicit, visible status (a tenant without enough history, or no data for the
+            # model), not a failed run that blocks the tenant.
             context.log.warning(str(exc))
+            note = (_status_note("not available", f"{model_name}: no data") if as_of is None
+                    else _status_note("not enough data", f"{model_name}: "
+                                      f"{tenant_reason(spec, tenantlake.home, tenant.id)}"))
             _publish_model_status(context, tenantlake.home, spec, tenant.id,
                                   {"served": "not scored", "reason": str(exc)})
-            yield dg.MaterializeResult(metadata={"status": "not_scored", "reason": str(exc)})
+            yield dg.MaterializeResult(metadata={"status": "not_scored", "reason": str(exc),
+                                                 "status_note": note})
             yield dg.AssetCheckResult(
                 check_name="drift", asset_key=key, passed=True,
                 severity=dg.AssetCheckSeverity.WARN,
                 metadata={"status": "not_scored", "reason": str(exc)})
             return
-        yield dg.MaterializeResult(metadata={
-            "status": "scored",
-            "as_of": as_of.isoformat(),
-            "rows": res.rows,
-            "path": str(res.path),
-            "registered_model": res.registered_model,
-            "model_version": res.model_version,
-        })
+        md = {"status": "scored" if res.served == "model" else "baseline_served",
+              "as_of": as_of.isoformat(), "rows": res.rows, "path": str(res.path),
+              "registered_model": res.registered_model, "model_version": res.model_version,
+              "served_by": res.served}
+        if res.served != "model":
+            md["status_note"] = _status_note("baseline served", f"{model_name}: {res.reason}")
+        yield dg.MaterializeResult(metadata=md)
+        version = res.model_version.split("@v")[-1]  # "baseline@v3": the rule, fit on v3
+        served = {"served": "champion" if res.served == "model" else "baseline",
+                  "registered_model": res.registered_model, "model_version": res.model_version,
+                  "as_of": as_of.isoformat(), "rows": res.rows, "reason": res.reason}
+        if res.served != "model":  # the rule has no training reference to drift from
+            _publish_model_status(context, tenantlake.home, spec, tenant.id, served,
+                                  registered_model=res.registered_model, version=version)
+            yield dg.AssetCheckResult(
+                check_name="drift", asset_key=key, passed=True,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"status": "baseline_served", "reason": res.reason})
+            return
         drift = drift_report(spec, tenant.id, tenantlake.home, as_of=as_of)
-        _publish_model_status(context, tenantlake.home, spec, tenant.id, {
-            "served": "champion", "registered_model": res.registered_model,
-            "model_version": res.model_version, "as_of": as_of.isoformat(),
-            "rows": res.rows}, drift=drift, registered_model=res.registered_model,
-            version=res.model_version)
+        _publish_model_status(context, tenantlake.home, spec, tenant.id, served, drift=drift,
+                              registered_model=res.registered_model, version=version)
         yield dg.AssetCheckResult(
             check_name="drift", asset_key=key, passed=bool(drift.get("passed", True)),
             severity=dg.AssetCheckSeverity.WARN,
