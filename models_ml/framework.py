@@ -35,6 +35,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -593,11 +594,15 @@ def lift_interval(spec: ModelSpec, oof: pd.DataFrame, seed: int = 0,
             d = (_boot_auc(y, g["p_model"].to_numpy(), W)
                  - _boot_auc(y, g["s_baseline"].to_numpy(), W))
             per_tenant.append(d)
-        if per_tenant:
-            per_fold.append(np.nanmean(np.vstack(per_tenant), axis=0))
+        if per_tenant:  # a draw that lost one outcome in a tenant is NaN there: skipped
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                per_fold.append(np.nanmean(np.vstack(per_tenant), axis=0))
     if not per_fold:
         return {}
-    draws = np.nanmean(np.vstack(per_fold), axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        draws = np.nanmean(np.vstack(per_fold), axis=0)
     a = (1 - CI_LEVEL) / 2
     lo, hi = np.nanquantile(draws, [a, 1 - a])
     return {"metric": "roc_auc", "ci_low": round(float(lo), 4), "ci_high": round(float(hi), 4),
