@@ -1517,6 +1517,10 @@ def evaluate_tenants(spec: ModelSpec, home: Home, tenant_ids: list[str]) -> list
     for tid in sorted(tenant_ids):
         validate_tenant_id(tid)
         rep: dict[str, Any] = {"model": spec.name, "tenant_id": tid}
+        if state.get("tenant_status", {}).get(tid) == "no_data":
+            out.append({**rep, "status": "no_data", "reason": tenant_reason(spec, home, tid),
+                        "backtest": None})
+            continue
         try:
             served = load_served(spec, home, tid)
         except StaleChampionError as exc:
@@ -1742,10 +1746,6 @@ def load_served(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
     Otherwise (no data, or not enough data and no shared model) it raises
     :class:`NoChampionError` naming what is missing ("not enough data: ...").
     """
-    state = read_state(spec, home) or {}
-    if state.get("tenant_status", {}).get(tenant_id) == "no_data":
-        raise NoChampionError(f"tenant_id={tenant_id}: {spec.name}: not available: "
-                              f"{tenant_reason(spec, home, tenant_id)}")
     mlflow, client = _client(home)
     own, shared = registered_name(spec, tenant_id), registered_name(spec)
 

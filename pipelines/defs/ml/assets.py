@@ -123,6 +123,9 @@ def _score_asset(model_name: str) -> dg.AssetsDefinition:
               "served_by": res.served}
         if res.served != "model":
             md["status_note"] = _status_note("baseline served", f"{model_name}: {res.reason}")
+            md["reason"] = res.reason
+        elif res.rows == 0:  # e.g. a tenant that sends no invoices: nothing to score
+            md["status_note"] = _status_note("not available", f"{model_name}: no rows to score")
         yield dg.MaterializeResult(metadata=md)
         version = res.model_version.split("@v")[-1]  # "baseline@v3": the rule, fit on v3
         served = {"served": "champion" if res.served == "model" else "baseline",
