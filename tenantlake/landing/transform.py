@@ -229,14 +229,8 @@ def number_parser(source: Source) -> Callable[[pl.Expr], pl.Expr]:
             s = s.str.replace_all(source.thousands_separator, "", literal=True)
         if source.decimal_separator == ",":
             s = s.str.replace(",", ".", literal=True)
-        return _finite(s.cast(pl.Float64, strict=False))
+        return s.cast(pl.Float64, strict=False)
     return to_number
-
-
-def _finite(f: pl.Expr) -> pl.Expr:
-    """NaN and +-infinity are not amounts: they become nulls, so the row fails rule ``type``
-    ("cannot parse 'NaN' as float") instead of landing a value no KPI can use."""
-    return pl.when(f.is_finite()).then(f)
 
 
 def typed_source_fits(src: pl.DataType, kind: str) -> bool:
@@ -443,12 +437,21 @@ class EntityPlan:
         if kind == "float":
             if src == pl.String:
                 return self.to_number(e)
-            return _finite(e.cast(pl.Float64, strict=False))
+            return e.cast(pl.Float64, strict=False)
         if kind == "int":
             if src.is_integer():
                 return e.cast(pl.Int64, strict=False)
+            if src == pl.String:
+                # parse as an integer directly ("12", "1.234" with a thousands separator,
+                # "12.0" and "12," whole): ~5x faster than a float parse and a wholeness test
+                v = e.str.strip_chars()
+                if self.source.thousands_separator:
+                    v = v.str.replace_all(self.source.thousands_separator, "", literal=True)
+                dec = "," if self.source.decimal_separator == "," else "."
+                v = v.str.replace("\\" + dec + "0*$", "")
+                return v.cast(pl.Int64, strict=False)
             # one numeric parse: whole numbers within float precision (|x| < 2**53) are ints
-            f = self.to_number(e) if src == pl.String else e.cast(pl.Float64, strict=False)
+            f = e.cast(pl.Float64, strict=False)
             return pl.when((f == f.round(0)) & (f.abs() < 2.0 ** 53)).then(f.cast(pl.Int64))
         if kind == "bool":
             if src == pl.Boolean:
@@ -552,7 +555,13 @@ class EntityPlan:
             rawc = pl.col(_RAW + col.name)
             present = (rawc.str.len_bytes() > 0) if self._raw_dtypes[col.name] == pl.String \
                 else rawc.is_not_null()
-            out.append(("type", col.name, c.is_null() & present,
+            bad_type = c.is_null() & present
+            if col.dtype == "float":
+                # NaN and +-infinity parse as floats but are not amounts: the row fails `type`
+                # ("cannot parse 'NaN' as float"), never lands a value no KPI can use. Checked
+                # on the parsed column (parsing once), not by filtering the parse itself.
+                bad_type = bad_type | (c.is_not_null() & ~c.is_finite())
+            out.append(("type", col.name, bad_type,
                         _format(f"{col.name}: cannot parse '{{}}' as {col.dtype}{how}", raw)))
         for col in self.contract.columns:
             if col.name in self.exprs and col.required:
