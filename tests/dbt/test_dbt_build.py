@@ -57,6 +57,7 @@ def test_full_tenant_gets_every_kpi_with_hand_computed_values(built_home):
     assert value["perfect_order_rate"] == 0.5  # o1 on time in full, o2 late and short
     assert value["fill_rate"] == pytest.approx(12 / 15)
     assert value["backorder_rate"] == 0.5
+    assert value["return_rate"] == 0.0        # o1 delivered, o2 backordered; o3 cancelled
     assert value["order_cycle_time_days"] == pytest.approx((2 + 4) / 2)
     assert value["stockout_rate"] == 0.5
     assert value["days_of_cover"] == pytest.approx(30 / 15)  # stock 20 + 10 over 15 units ordered

@@ -59,6 +59,7 @@ daily as (
         sum(revenue_amount) filter (where not coalesce(is_cancelled, false)) as revenue,
         count(revenue_amount) filter (where not coalesce(is_cancelled, false)) as orders_with_amount,
         count(*) filter (where is_backordered) as orders_backordered,
+        count(*) filter (where status = 'returned') as orders_returned,
         count(status) filter (where not coalesce(is_cancelled, false)) as orders_with_status,
         sum(manual_touches) as manual_touches,
         count(manual_touches) as orders_with_touches,
@@ -78,6 +79,8 @@ kpis as (
     select {{ kpi_row('average_order_value', 'date_day', 'coalesce(revenue, 0)', 'orders_with_amount') }} from daily
     union all
     select {{ kpi_row('backorder_rate', 'date_day', 'orders_backordered', 'orders_with_status') }} from daily
+    union all
+    select {{ kpi_row('return_rate', 'date_day', 'orders_returned', 'orders_with_status') }} from daily
     union all
     select {{ kpi_row('manual_touches_per_order', 'date_day', 'coalesce(manual_touches, 0)', 'orders_with_touches') }} from daily
     union all
