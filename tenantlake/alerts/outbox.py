@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tenantlake.alerts.audit import Chain, ChainConflict, canonical_json
@@ -578,6 +578,28 @@ def reclaim_expired(now: dt.datetime, actor: str = "delivery",
     return done
 
 
+def _bulk_cas(conn: Connection, alerts: Sequence[Alert], cols: tuple, expected, *,
+              values: dict) -> set[str]:
+    """UPDATE the rows of ``alerts`` whose ``cols`` still equal ``expected(alert)``, in one
+    statement; returns the ids it changed."""
+    if not alerts:
+        return set()
+    key = tuple_(outbox.c.alert_id, *cols)
+    res = conn.execute(update(outbox).where(key.in_([(a.alert_id, *expected(a)) for a in alerts]))
+                       .values(**values).returning(outbox.c.alert_id))
+    return {r.alert_id for r in res}
+
+
+def _audit(chains: dict[str, Chain], conn: Connection, a: Alert, to_state: str, *, actor: str,
+           now: dt.datetime, detail: dict) -> None:
+    chain = chains.get(a.tenant_id)
+    if chain is None:
+        chain = chains[a.tenant_id] = Chain(conn, a.tenant_id)
+    chain.append(alert_id=a.alert_id, actor=actor, at=now, from_state=a.state,
+                 to_state=to_state, payload_hash=a.payload_hash, model_version=a.model_version,
+                 detail=detail)
+
+
 def claim(alerts: Sequence[Alert], now: dt.datetime, lease_seconds: float,
           actor: str = "delivery", url: str | None = None) -> tuple[list[Alert], list[str]]:
     """Move due alerts to ``sending`` (one transaction). Returns (claimed, sent back to
@@ -590,6 +612,7 @@ def claim(alerts: Sequence[Alert], now: dt.datetime, lease_seconds: float,
         claimed.clear()
         back.clear()
         chains: dict[str, Chain] = {}
+        ready = []
         for a in alerts:
             if a.requires_approval and a.approved_hash != a.payload_hash:
                 if _transition(conn, chains, a, PENDING, actor=actor, now=now,
@@ -598,12 +621,22 @@ def claim(alerts: Sequence[Alert], now: dt.datetime, lease_seconds: float,
                                state_reason="payload differs from the approved one"):
                     back.append(a.alert_id)
                 continue
+            ready.append(a)
+        # One compare-and-set for the batch: a row is claimed only if its state and payload are
+        # still what was read (another worker's claim, an edit or a rebuild leave it alone).
+        got = _bulk_cas(conn, ready, (outbox.c.state, outbox.c.payload_hash),
+                        lambda a: (a.state, a.payload_hash), values=dict(
+                            state=SENDING, updated_at=now, attempts=outbox.c.attempts + 1,
+                            lease_until=lease,
+                            first_attempt_at=func.coalesce(outbox.c.first_attempt_at, now)))
+        for a in ready:
+            if a.alert_id not in got:
+                continue
             attempts = a.attempts + 1
-            if _transition(conn, chains, a, SENDING, actor=actor, now=now, attempts=attempts,
-                           lease_until=lease,
-                           first_attempt_at=a.first_attempt_at or now):
-                claimed.append(_replace(a, state=SENDING, attempts=attempts, lease_until=lease,
-                                        first_attempt_at=a.first_attempt_at or now))
+            _audit(chains, conn, a, SENDING, actor=actor, now=now,
+                   detail={"source_ref": a.source_ref, "attempt": attempts})
+            claimed.append(_replace(a, state=SENDING, attempts=attempts, lease_until=lease,
+                                    first_attempt_at=a.first_attempt_at or now))
         _close(chains)
 
     run_tx(tx, url)
@@ -633,16 +666,25 @@ def record(claimed: Sequence[Alert], outcomes: dict[str, Outcome], now: dt.datet
     def tx(conn: Connection) -> None:
         new_states.clear()
         chains: dict[str, Chain] = {}
+        done = [a for a in claimed if (o := outcomes.get(a.alert_id)) is not None
+                and o.status == "delivered"]
+        # still ours: sending, with the attempt count of our claim (not re-claimed by another)
+        got = _bulk_cas(conn, done, (outbox.c.state, outbox.c.attempts),
+                        lambda a: (SENDING, a.attempts), values=dict(
+                            state=DELIVERED, updated_at=now, delivered_at=now, lease_until=None,
+                            next_attempt_at=None, last_error=None, state_reason=None))
+        for a in done:
+            if a.alert_id in got:
+                _audit(chains, conn, a, DELIVERED, actor=actor, now=now,
+                       detail={"source_ref": a.source_ref, "attempt": a.attempts,
+                               "channel": a.channel})
+                new_states[a.alert_id] = DELIVERED
         for a in claimed:
             o = outcomes.get(a.alert_id) or Outcome(a.alert_id, "failed",
                                                     "the channel returned no outcome")
             if o.status == "delivered":
-                ok = _transition(conn, chains, a, DELIVERED, actor=actor, now=now,
-                                 detail={"channel": a.channel}, delivered_at=now,
-                                 lease_until=None, next_attempt_at=None, last_error=None,
-                                 state_reason=None)
-                to = DELIVERED
-            elif a.attempts >= max_attempts:
+                continue
+            if a.attempts >= max_attempts:
                 to = DEAD_LETTER
                 ok = _transition(conn, chains, a, to, actor=actor, now=now,
                                  detail={"reason": o.reason, "attempts": a.attempts},
