@@ -278,10 +278,12 @@ def _model_status(tenant_id: str, home: Home) -> dict[str, dict[str, str]]:
             status[name] = {"status": "not_run", "detail": "not scored yet"}
             continue
         md = {k: getattr(v, "value", v) for k, v in recs[0].asset_materialization.metadata.items()}
-        if md.get("status") == "scored":
-            status[name] = {"status": "scored",
+        if md.get("status") in ("scored", "baseline_served"):
+            why = f"; {md['reason']}" if md.get("reason") else ""
+            status[name] = {"status": str(md["status"]),
                             "detail": f"{md.get('rows')} rows as of {md.get('as_of')} "
-                                      f"({md.get('registered_model')} v{md.get('model_version')})"}
+                                      f"({md.get('registered_model')} {md.get('model_version')})"
+                                      f"{why}"}
         else:
             status[name] = {"status": str(md.get("status", "not_scored")),
                             "detail": str(md.get("reason", ""))}

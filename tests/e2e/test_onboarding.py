@@ -136,8 +136,10 @@ def test_readme_onboarding_of_a_foreign_historic_export(tmp_path: Path):
     for entity, n in truth["counts"].items():
         assert re.search(rf"{entity}\s*│\s*{n:,}\s*│\s*0\s", text), (entity, n)
     assert "days_of_cover: not available (not sent: inventory_snapshots.on_hand_qty" in text
-    for model in ("churn", "stockout", "project_failure"):
-        assert re.search(rf"model {model}: (scored|not_scored): .+", text), model
+    from models_ml import SPECS
+
+    for model in SPECS:
+        assert re.search(rf"model {model}: (scored|baseline_served|not_scored): .+", text), model
 
     # the KPIs equal the independent computation: every month, counts exact, money to the cent
     kpis = json.loads(subprocess.run(
