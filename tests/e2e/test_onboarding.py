@@ -87,6 +87,7 @@ def _independent(files: dict[str, Path]) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # a whole onboarding (dbt build, first training) on a busy 2-core box
 def test_readme_onboarding_of_a_foreign_historic_export(tmp_path: Path):
     home, tenants = tmp_path / "home", tmp_path / "tenants"
     shutil.copytree(PROJECT_ROOT / "tenants", tenants)  # the demo's tenants are configured

@@ -58,6 +58,7 @@ def _same(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # two whole pipeline runs and a full refresh on a busy 2-core box
 def test_whole_pipeline_through_dagster_then_rerun_is_a_noop(tmp_path: Path, monkeypatch):
     home = tmp_path / "home"
     # the demo tenants, without their live-feed freshness SLA, on data that ends on a fixed
