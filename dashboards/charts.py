@@ -118,9 +118,11 @@ def freshness_heatmap(df: pd.DataFrame, template: go.layout.Template) -> go.Figu
     d = df.copy()
     limit = pd.to_numeric(d.get("limit_hours"), errors="coerce") if "limit_hours" in d else None
     d["ratio"] = d["age_hours"] / limit if limit is not None else float("nan")
-    ratio = d.pivot_table(index="tenant_id", columns="entity", values="ratio", aggfunc="max")
+    # dropna=False: an entity without a limit keeps its column (grey, with its hours)
+    ratio = d.pivot_table(index="tenant_id", columns="entity", values="ratio", aggfunc="max",
+                          dropna=False)
     hours = d.pivot_table(index="tenant_id", columns="entity", values="age_hours",
-                          aggfunc="max").reindex_like(ratio)
+                          aggfunc="max", dropna=False).reindex_like(ratio)
     text = hours.map(lambda v: "" if pd.isna(v) else f"{v:,.1f} h")
     fig = go.Figure(go.Heatmap(
         z=ratio.clip(upper=2).values, x=list(ratio.columns), y=list(ratio.index), zmin=0, zmax=2,

@@ -42,7 +42,8 @@ def safe_frame(df: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.
 
 def csv_bytes(df: pd.DataFrame, labels: Mapping[str, str] | None = None) -> bytes:
     """UTF-8 CSV (with BOM, so spreadsheets read accents) of ``df`` as shown on screen."""
-    return safe_frame(df, labels).to_csv(index=False).encode("utf-8-sig")
+    # RFC 4180 line ends: a cell holding a CR or LF is then quoted, never split into rows.
+    return safe_frame(df, labels).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def file_name(tenant_id: str, what: str, ext: str = "csv") -> str:

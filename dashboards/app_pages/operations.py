@@ -97,6 +97,7 @@ if rows:
                     f"{row.iloc[0]}**")
         detail = pd.DataFrame({"Field": [LABELS.get(c, c) for c in df.columns],
                                "Value": [("" if pd.isna(v) else str(v)) for v in row]})
-        st.dataframe(detail, hide_index=True, width="stretch", key="ops-detail")
+        widgets.table(detail, key=f"ops-detail-{kind}", tenant_id=ctx.tenant_id,
+                      what=f"{kind}_{row.iloc[0]}")
 else:
     st.caption("Select a row to see every field of it.")

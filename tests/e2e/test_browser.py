@@ -167,9 +167,15 @@ def settle(pg, text: str | None = None) -> None:
 
 
 def shoot(pg, name: str) -> None:
-    if os.environ.get("TENANTLAKE_SCREENSHOTS"):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    """With TENANTLAKE_SCREENSHOTS set: the README's screenshot of this page (256 colours, so
+    the committed PNGs stay small)."""
+    if not os.environ.get("TENANTLAKE_SCREENSHOTS"):
+        return
+    from PIL import Image
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    img = Image.open(io.BytesIO(pg.screenshot(full_page=False))).convert("RGB")
+    img.quantize(colors=256).save(SHOTS / f"{name}.png", optimize=True)
 
 
 def only_local(urls: list[str]) -> list[str]:
