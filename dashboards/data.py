@@ -613,7 +613,10 @@ def ops_list(scope: Scope | None, tenant_id: str, kind: str) -> pd.DataFrame | N
     path = lake_path(_lake_root(), "serving", OPS_LISTS[kind][0], tenant_id) / "part.parquet"
     if not path.is_file():
         return None
-    return _read_ops(tenant_id, kind, str(path), _version(path)).copy()
+    got = _read_ops(tenant_id, kind, str(path), _version(path))
+    # A file the query could not read (logged with tenant and file) is "not available", never
+    # an empty list that would read as "nothing to do".
+    return got.copy() if len(got.columns) else None
 
 
 # --------------------------------------------------------------------------- names for codes

@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tenantlake.lake import lake_path  # noqa: E402
 
 ALPHA_BRAND = "Alpha Outfitters"
+#: A card label long enough to be cut off in a quarter-width card.
+LONG_LABEL = "Manual touches per order across every sales channel and warehouse"
 BETA_OTIF = 0.777
 ALPHA_OTIF = 0.934
 TODAY = dt.date(2026, 11, 1)
@@ -206,6 +208,8 @@ def build(root: Path, demo: bool = True) -> dict[str, Path]:
          "higher_is_better": True, "description": "Survey average"},
         {"kpi_name": "win_rate", "label": "Win rate", "unit": "percent",
          "higher_is_better": True, "description": "Won / closed opportunities"},
+        {"kpi_name": "manual_touches_per_order", "label": LONG_LABEL, "unit": "",
+         "higher_is_better": False, "description": "Manual touches / orders"},
     ])
     for t, rows in (("alpha", [("p-one", 12, 0.83, 4.5, 7, 2), ("p-three", 5, 0.4, 16.0, 21, 3)]),
                     ("beta", [("p-one", 6, 0.66, 8.0, 4, 1)]),

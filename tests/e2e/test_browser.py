@@ -206,6 +206,12 @@ def test_demo_sign_in_and_every_page(page, demo_site):
     page.get_by_role("option", name="Ada Admin · Platform admin").click()
     settle(page, "KPI scorecard")
     assert "user=root" in page.url
+    # card labels wrap: none is cut off with an ellipsis (the long one is whole on screen)
+    cut = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMetricLabel"] p,
+        [data-testid="stMetricLabel"] div')].filter(e => e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.innerText)""")
+    assert cut == []
+    assert page.get_by_text(dash_fixtures.LONG_LABEL, exact=True).is_visible()
     for path, text, shot in PAGES:
         if path:  # in-app navigation, as a person clicks through the menu
             page.locator('[data-testid="stSidebarNav"]').get_by_text(
