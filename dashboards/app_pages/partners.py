@@ -16,11 +16,14 @@ METRICS = [
     (("post_go_live_tickets", "post_go_live_tickets_per_project"), "Post-go-live tickets", "sum"),
     (("at_risk_projects", "projects_at_risk"), "At-risk projects", "sum"),
 ]
-LABELS = {"tenant": "Tenant", "partner_id": "Partner", "partner_name": "Partner name",
+LABELS = {**{c: label for names, label, _ in METRICS for c in names},
+          # specific names win over the metric family's label (a mart may carry both)
+          "tenant": "Tenant", "partner_id": "Partner", "partner_name": "Partner name",
           "projects_live": "Live projects", "projects_open": "Open projects",
           "at_risk_share": "At-risk share", "avg_go_live_delay_days": "Avg go-live delay (days)",
           "post_go_live_tickets_per_project": "Post-go-live tickets per project",
-          **{c: label for names, label, _ in METRICS for c in names}}
+          "projects_live_on_time": "Live projects on time",
+          "slippage_days_total": "Slippage days (total)", "milestones_done": "Milestones done"}
 
 all_tenants = st.toggle("All my tenants", value=len(ctx.tenants) > 1,
                         help="Compare partners across every tenant you can see, or only "
