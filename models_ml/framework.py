@@ -1340,7 +1340,7 @@ def train(spec: ModelSpec, home: Home, tenants: Mapping[str, TenantConfig],
 
 def _no_data_reason(spec: ModelSpec) -> str:
     marts = ", ".join(spec.marts) if spec.marts else "its source data"
-    return f"no {spec.name} data: the tenant sends none of what it needs ({marts})"
+    return f"no {spec.name} data: nothing to learn from in what it reads ({marts})"
 
 
 def state_path(spec: ModelSpec, home: Home) -> Path:
@@ -1981,6 +1981,7 @@ def drift_report(model: str | ModelSpec, tenant_id: str, home: Home,
                              as_of - dt.timedelta(days=k * spec.cutoff_every_days))
                  for k in range(n_cutoffs)]
     feats = pd.concat(parts, ignore_index=True)
+    feats = feats[_scope_mask(spec, feats)]  # compared like the training rows: in scope only
     if feats.empty:
         return {**base, "as_of": as_of.isoformat(), "rows": 0, "passed": True,
                 "status": "no_rows"}
