@@ -944,7 +944,9 @@ def top_reasons(spec: ModelSpec, X: pd.DataFrame, contrib: np.ndarray, medians: 
                 break
             f = feats[j]
             if _risky_side(spec, f, row.get(f), medians.get(f)):
-                picked.append(ops_reason(spec, f, row, medians.get(f), labels.get(f, f)))
+                text = ops_reason(spec, f, row, medians.get(f), labels.get(f, f))
+                if text not in picked:  # two features can say the same thing
+                    picked.append(text)
         out.append(picked)
     return out
 

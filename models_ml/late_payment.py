@@ -106,6 +106,7 @@ SELECT s.tenant_id, s.invoice_id, $late_days AS late_days, s.customer_id, s.due 
        s.amount - s.paid_amt AS open_amount,
        s.amount AS invoice_amount,
        s.due - $as_of AS days_to_due,
+       CASE WHEN s.due >= $as_of THEN s.due - $as_of END AS days_until_due,  -- wording only
        greatest($as_of - s.due, 0) AS days_past_due,
        $as_of - s.idate AS days_since_invoice,
        s.due - s.idate AS payment_terms_days,
@@ -209,7 +210,8 @@ REASON_TEMPLATES = {
     "cust_max_days_late": ("has paid as late as {v:.0f} days after the due date",),
     "cust_last_days_late": ("paid its last invoice {v:.0f} days after the due date",),
     "days_past_due": ("already {v:.0f} days past due",),
-    "days_to_due": ("due in {v:.0f} days",),
+    "days_to_due": ("due in {days_until_due:.0f} days", "already {days_past_due:.0f} days past "
+                    "due"),
     "open_amount": ("{v:,.0f} still open on this invoice; typically {typ:,.0f}",),
     "invoice_amount": ("a large invoice: {v:,.0f}; typically {typ:,.0f}",),
     "paid_share": ("only {v:.0%} of the invoice paid so far",),
