@@ -97,6 +97,10 @@ class KpiCard:
     target: float | None
     available: bool
     history: pd.DataFrame
+    #: The running (incomplete) period to date against the same days of the prior period, as
+    #: one line for people ("Dec to date (7 days): 56,140 EUR · same days of Nov: 61,000 EUR"),
+    #: or "" when the headline period is the latest one.
+    to_date_text: str = ""
 
     @property
     def value_text(self) -> str:
@@ -143,11 +147,54 @@ def _num(v: object) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
+def headline(kpis: pd.DataFrame, days: pd.DataFrame, grain: str):
+    """The scorecard's headline period and the running period's to-date rows.
+
+    The headline is the latest *complete* period (``tenantlake.kpi.scorecard``: the last one that
+    ends on or before the tenant's last day of data), never a two-day month against a full one;
+    the running period is compared "to date" with the same days of the prior period. Returns
+    ``(headline_start, to_date)`` where ``to_date`` maps kpi_name to its to-date row; ``(None,
+    {})`` when the day grain is not published (the latest period then heads the scorecard).
+    """
+    from tenantlake.kpi import scorecard
+
+    if kpis.empty or days is None or days.empty:
+        return None, {}
+    sc = scorecard(kpis, days, grain)
+    if sc.empty:
+        return None, {}
+    complete = sc[sc["period_status"] == "complete"]
+    if complete.empty:  # no complete period yet: the running one heads, as it is
+        return None, {}
+    start = complete["period_start"].iloc[0]
+    running = sc[sc["period_status"] == "to_date"]
+    return start, {r["kpi_name"]: r for r in running.to_dict("records")}
+
+
+def _to_date_text(row: dict | None, unit: str, currency: str, grain: str) -> str:
+    if not row or not row.get("is_available") or row.get("value") is None:
+        return ""
+    start = pd.Timestamp(row["period_start"])
+    label = start.strftime("%b %Y") if grain == "month" else f"{grain} of {start.date()}"
+    days = row.get("days_compared")
+    n = "" if days is None or pd.isna(days) else f" ({int(days)} day{'s' if days != 1 else ''})"
+    text = f"{label} to date{n}: {fmt(row['value'], unit, currency)}"
+    if row.get("prior_value") is not None and not pd.isna(row["prior_value"]):
+        text += f" · same days of the prior {grain}: {fmt(row['prior_value'], unit, currency)}"
+    return text
+
+
 def kpi_cards(kpis: pd.DataFrame, definitions: pd.DataFrame,
               yaml_targets: dict[str, float] | None = None,
-              currency: str = "") -> list[KpiCard]:
-    """One card per KPI at its latest period; KPIs defined but absent show as not available."""
+              currency: str = "", *, headline_period=None,
+              to_date: dict | None = None, grain: str = "month") -> list[KpiCard]:
+    """One card per KPI at the headline period (default: the latest period with a row); KPIs
+    defined but absent show as not available. Periods after ``headline_period`` (the running,
+    incomplete one) are left out of the card's value and sparkline and shown as ``to_date``."""
     yaml_targets = yaml_targets or {}
+    to_date = to_date or {}
+    if headline_period is not None and not kpis.empty:
+        kpis = kpis[kpis["period_start"] <= headline_period]
     defs = {r["kpi_name"]: r for r in definitions.to_dict("records")} if not definitions.empty \
         else {}
     listed = [k for k, d in defs.items() if d.get("source", "mart") == "mart"]
@@ -177,7 +224,8 @@ def kpi_cards(kpis: pd.DataFrame, definitions: pd.DataFrame,
             value=_num(row["value"]) if available else None,
             prior_value=_num(row["prior_value"]) if row is not None else None,
             change=_num(row["change"]) if available else None,
-            target=target, available=available, history=hist))
+            target=target, available=available, history=hist,
+            to_date_text=_to_date_text(to_date.get(name), _text(unit), currency, grain)))
     # Available KPIs first, then by label, so the top row is never a wall of gaps.
     return sorted(cards, key=lambda c: (not c.available, c.rank, c.label.lower()))
 

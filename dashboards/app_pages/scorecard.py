@@ -20,10 +20,16 @@ grain = right.segmented_control("Period", grains, default=grains[0], key="tl_gra
                                                        "month": "Monthly"}.get(g, g))
 grain = grain or grains[0]
 kpis = data.kpi_values(ctx.scope, ctx.tenant_id, grain)
+days = kpis if grain == "day" else data.kpi_values(ctx.scope, ctx.tenant_id, "day")
+# The headline is the latest complete period; the running one is shown "to date" on each card.
+head, to_date = views.headline(kpis, days, grain)
 cards = views.kpi_cards(kpis, data.kpi_definitions(ctx.scope, ctx.tenant_id),
-                        ctx.tenant.kpi_targets, ctx.tenant.reporting_currency)
+                        ctx.tenant.kpi_targets, ctx.tenant.reporting_currency,
+                        headline_period=head, to_date=to_date, grain=grain)
 period = max((c.period_start for c in cards if c.period_start is not None), default=None)
-left.caption(f"{grain.title()} starting {period} · compared with the prior period · "
+left.caption(f"{grain.title()} starting {period}"
+             f"{' (latest complete ' + grain + ')' if head is not None else ''}"
+             f" · compared with the prior {grain} · "
              f"{sum(c.available for c in cards)} of {len(cards)} KPIs available")
 
 PER_ROW = 4
@@ -44,6 +50,8 @@ for domain, group in groups.items():
                           delta_color=card.delta_color, help=card.description or None,
                           chart_data=trend if trend and len(trend) > 1 else None,
                           chart_type="line")
+                if card.to_date_text:
+                    st.caption(card.to_date_text)
                 status = card.target_status
                 if status:
                     icon = ":green[●]" if status == "on target" else ":red[●]"
