@@ -38,6 +38,18 @@ targets as (
 
 ),
 
+first_activity as (
+
+    -- a KPI's series starts on its first day with activity (a non-zero numerator or
+    -- denominator), so periods before a tenant's first data are absent, never plotted as 0.
+    -- From the full daily history: an incremental run and a full refresh agree.
+    select tenant_id, kpi_name, min(date_day) as first_day
+    from daily
+    where coalesce(numerator, 0) <> 0 or coalesce(denominator, 0) <> 0
+    group by tenant_id, kpi_name
+
+),
+
 calendar as (
 
     -- each tenant's active days (any KPI row), never past as_of_date. Active days, not a gap-
@@ -70,6 +82,14 @@ day_values as (
         on c.tenant_id = d.tenant_id
         and c.date_day = d.date_day
         and k.kpi_name = d.kpi_name
+    left join first_activity as f
+        on c.tenant_id = f.tenant_id
+        and k.kpi_name = f.kpi_name
+    -- not-available KPIs keep their rows (shown as "not available"); an available KPI that never
+    -- had activity keeps its zeros (there is no first day to start from)
+    where not coalesce(a.is_available, false)
+        or f.first_day is null
+        or c.date_day >= f.first_day
 
 ),
 
