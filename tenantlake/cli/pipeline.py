@@ -284,7 +284,9 @@ def demo_run(
                   "  dashboards  make dashboard   (tenantlake ui dashboard)  http://127.0.0.1:8501\n"
                   "  Dagster UI  make dagster     (tenantlake ui dagster)    http://127.0.0.1:3000\n"
                   "  MLflow UI   make mlflow      (tenantlake ui mlflow)     http://127.0.0.1:5000\n"
-                  "  KPIs        tenantlake kpi show northwind-distribution --grain month")
+                  "  KPIs        tenantlake kpi show northwind-distribution --grain month\n"
+                  "  Alerts      tenantlake alerts list   (approve or reject: tenantlake alerts "
+                  "approve|reject ID, or the dashboards' Alerts page)")
     raise typer.Exit(0 if ok else 1)
 
 
