@@ -12,8 +12,22 @@ from typer.core import TyperGroup
 
 from tenantlake.redact import escape_text, redact
 
-console = Console()
-err = Console(stderr=True)
+
+class _Fresh:
+    """A Console built at each use, with the width from ``COLUMNS`` when set: the terminal is
+    read when the command runs, not when this module was first imported (tests and wrappers
+    set ``COLUMNS`` per call)."""
+
+    def __init__(self, **kwargs) -> None:
+        self._kwargs = kwargs
+
+    def __getattr__(self, name: str):
+        cols = os.environ.get("COLUMNS", "")
+        return getattr(Console(width=int(cols) if cols.isdigit() else None, **self._kwargs), name)
+
+
+console = _Fresh()
+err = _Fresh(stderr=True)
 
 quarantine_app = typer.Typer(help="Inspect rows landing refused, with their reasons.",
                              no_args_is_help=True)

@@ -274,13 +274,27 @@ def test_url_tampering_never_shows_another_tenant(page, demo_site):
 def test_hostile_values_stay_text_on_every_page(page, demo_site):
     """The fixture puts an HTML/JS/formula payload in customer names, ticket categories and
     reasons: it must show as text, never run or render."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     page.goto(f"{demo_site['url']}/risks?user=root&tenant=alpha")
     settle(page, "Predicted risks")
     page.get_by_role("tab", name="Customer churn (90 days)").click()
-    entity = page.get_by_role("combobox", name="Entity").first
-    entity.wait_for()
-    entity.click()
-    page.get_by_role("listbox").wait_for()
+    # the churn tab is the selected one before its picker is used (the stockout tab has an
+    # "Entity" picker too; a click racing the tab switch would open the wrong one)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[role=tab]')].some(t => "
+        "t.getAttribute('aria-selected') === 'true' && t.innerText.includes('Customer churn'))",
+        timeout=TIMEOUT_MS)
+    settle(page)
+    entity = page.get_by_role("combobox", name="Entity").filter(visible=True).first
+    for attempt in range(3):  # a rerun may redraw the picker under the click: click again
+        entity.click()
+        try:
+            page.get_by_role("listbox").wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     page.get_by_role("option").filter(has_text="C-0001").click()
     settle(page)
     page.get_by_text("C-0001 · =HYPERLINK", exact=False).first.wait_for()
