@@ -1708,18 +1708,8 @@ def load_champion(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
     mlflow, client = _client(home)
     for name in (registered_name(spec, tenant_id), registered_name(spec)):
         champ = _champion(client, name)
-        if champ is None:
-            continue
-        ref = _load_json(mlflow, champ.run_id, "reference.json")
-        stale = _missing_features(spec, ref["features"])
-        if stale:
-            raise StaleChampionError(
-                f"tenant_id={tenant_id}: champion v{champ.version} of {name!r} needs features "
-                f"this code no longer computes ({', '.join(stale)}); retrain and promote: "
-                f"`tenantlake models train --model {spec.name}` then "
-                f"`tenantlake models promote --model {spec.name}`")
-        booster = mlflow.lightgbm.load_model(f"models:/{name}@{CHAMPION}")
-        return LoadedModel(name, str(champ.version), champ.run_id, booster, ref)
+        if champ is not None:
+            return _load_version(spec, mlflow, name, champ, tenant_id)
     raise NoChampionError(
         f"tenant_id={tenant_id}: no champion for model {spec.name!r} (shared or own); "
         f"run `tenantlake models train --model {spec.name}` then `tenantlake models promote`")
@@ -1761,11 +1751,7 @@ def load_served(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
         champ = _champion(client, name)
         if champ is None:
             return None
-        try:
-            return load_champion(spec, home, tenant_id) if name == own else _load_shared(
-                spec, mlflow, client, champ, tenant_id)
-        except StaleChampionError:
-            raise
+        return _load_version(spec, mlflow, name, champ, tenant_id)
 
     def rule(name, mv):
         ref = _load_json(mlflow, mv.run_id, "reference.json")
@@ -1801,8 +1787,8 @@ def load_served(spec: ModelSpec, home: Home, tenant_id: str) -> LoadedModel:
                           f"{tenant_reason(spec, home, tenant_id)}")
 
 
-def _load_shared(spec: ModelSpec, mlflow, client, champ, tenant_id: str) -> LoadedModel:
-    name = registered_name(spec)
+def _load_version(spec: ModelSpec, mlflow, name: str, champ, tenant_id: str) -> LoadedModel:
+    """Load the champion version ``champ`` of registered model ``name``; refuse a stale one."""
     ref = _load_json(mlflow, champ.run_id, "reference.json")
     stale = _missing_features(spec, ref["features"])
     if stale:
